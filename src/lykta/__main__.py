@@ -1,0 +1,3 @@
+from lykta.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""``create_app(settings)``: wires the domains, middleware and routes into one ASGI app."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from lykta import __version__
+from lykta.config import Settings
+from lykta.conversations.sockets import staff_socket, youth_socket
+from lykta.realtime.broker import Broker
+from lykta.runtime import Runtime
+from lykta.staff.routes import router as staff_router
+from lykta.web import pages
+from lykta.web.render import STATIC
+from lykta.web.security import SecurityHeaders
+
+log = logging.getLogger(__name__)
+
+
+class CachedStatic(StaticFiles):
+    """Static files are addressed with a content hash (``?v=``), so they can be cached."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["cache-control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def create_app(settings: Settings | None = None, *, broker: Broker | None = None) -> FastAPI:
+    settings = settings or Settings()
+    rt = Runtime.create(settings, broker)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await rt.start()
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    app = FastAPI(
+        title="Lykta",
+        version=__version__,
+        # The bundled API explorers load scripts from a CDN: never serve them.
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    app.include_router(pages.router)
+    app.include_router(staff_router)
+    app.add_api_websocket_route("/ws/chat", youth_socket)
+    app.add_api_websocket_route("/ws/staff", staff_socket)
+    app.mount("/static", CachedStatic(directory=str(STATIC)), name="static")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 403:
+            return JSONResponse({"detail": exc.detail}, status_code=403)
+        return pages.error_page(request, exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        fields = sorted({".".join(str(p) for p in e["loc"][1:]) for e in exc.errors()})
+        return JSONResponse(
+            {"detail": "invalid or missing field(s): " + ", ".join(fields)}, status_code=400
+        )
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
+        return pages.error_page(request, 500)
+
+    app.add_middleware(SecurityHeaders, hsts=settings.staff_cookie_secure)
+    return app

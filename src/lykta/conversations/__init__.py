@@ -1,0 +1,1 @@
+"""Anonymous conversations and their messages."""

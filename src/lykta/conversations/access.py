@@ -1,0 +1,54 @@
+"""The one gate to a conversation. Missing and forbidden give the same ``NotFound``."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lykta.conversations import resume_codes
+from lykta.conversations.errors import NotFound, ResumeFailed
+from lykta.conversations.models import Conversation
+from lykta.staff.service import StaffIdentity
+from lykta.teams.models import Team
+
+_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+async def access_conversation_for_staff(
+    session: AsyncSession, caller: StaffIdentity, conversation_id: str
+) -> Conversation:
+    if not _ID_RE.fullmatch(conversation_id):
+        raise NotFound
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound
+    if conversation.team_id != caller.team_id:
+        raise NotFound
+    return conversation
+
+
+async def access_conversation_by_code(session: AsyncSession, team: Team, code: str) -> Conversation:
+    """The young person's own conversation in this team, found by the hash of their code."""
+    code_hash = resume_codes.hash_code(code)
+    if code_hash is None:
+        raise ResumeFailed
+    conversation = (
+        await session.execute(select(Conversation).where(Conversation.resume_hash == code_hash))
+    ).scalar_one_or_none()
+    if conversation is None:
+        raise ResumeFailed
+    if conversation.team_id != team.id:
+        raise ResumeFailed
+    return conversation
+
+
+async def access_conversation_for_youth(
+    session: AsyncSession, team_id: int, conversation_id: str
+) -> Conversation:
+    """Re-read the conversation a youth socket has already proven it owns."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or conversation.team_id != team_id:
+        raise NotFound
+    return conversation

@@ -1,0 +1,352 @@
+"""Everything that changes a conversation. ``check_*`` validates; ``do_*`` writes, commits,
+then publishes. Nothing is published before its transaction has committed, and an ``ack``
+is only ever built from a committed row.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lykta.config import MAX_MESSAGE_LENGTH
+from lykta.conversations import resume_codes
+from lykta.conversations.errors import (
+    Busy,
+    ConversationClosed,
+    EmptyMessage,
+    MessageTooLong,
+    NotFound,
+    NotQueued,
+)
+from lykta.conversations.models import (
+    ALLOWED_TRANSITIONS,
+    Conversation,
+    ConversationState,
+    Message,
+    Sender,
+)
+from lykta.db import utcnow
+from lykta.realtime.broker import conversation_channel, team_channel
+from lykta.realtime.protocol import (
+    ConversationFrame,
+    ConversationSummary,
+    MessageFrame,
+    StaffMember,
+    encode,
+)
+from lykta.runtime import Runtime
+from lykta.staff.models import StaffUser
+from lykta.teams.models import Team
+
+log = logging.getLogger(__name__)
+
+HISTORY_BATCH = 500
+CLOSED_IN_LIST = 50
+_CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {0x7F: None}
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who writes: the young person, or a worker (first name only travels further)."""
+
+    sender: Sender
+    staff_id: int | None = None
+    first_name: str | None = None
+
+    @classmethod
+    def youth(cls) -> Author:
+        return cls(Sender.YOUTH)
+
+
+@dataclass
+class SendResult:
+    message: Message
+    created: bool
+    published: list[Message] = field(default_factory=list)
+
+
+def check_body(body: str) -> str:
+    """Trimmed text without control characters; raises ``EmptyMessage``/``MessageTooLong``."""
+    text = body.translate(_CONTROL).strip()
+    if not text:
+        raise EmptyMessage
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise MessageTooLong
+    return text
+
+
+def check_transition(conversation: Conversation, target: ConversationState) -> None:
+    current = ConversationState(conversation.state)
+    if target not in ALLOWED_TRANSITIONS[current]:
+        if current is ConversationState.CLOSED:
+            raise ConversationClosed
+        raise NotQueued
+
+
+def message_frame(message: Message) -> MessageFrame:
+    return MessageFrame(
+        conversation_id=message.conversation_id,
+        seq=message.seq,
+        client_id=message.client_id,
+        sender=Sender(message.sender).value,
+        author=message.author,
+        event=message.event,
+        body=message.body,
+        at=message.created_at,
+    )
+
+
+def _append(
+    conversation: Conversation,
+    author: Author,
+    *,
+    body: str | None = None,
+    event: str | None = None,
+    client_id: str | None = None,
+) -> Message:
+    now = utcnow()
+    conversation.last_seq += 1
+    conversation.last_activity_at = now
+    return Message(
+        team_id=conversation.team_id,
+        conversation_id=conversation.id,
+        seq=conversation.last_seq,
+        client_id=client_id,
+        sender=author.sender.value,
+        staff_id=author.staff_id,
+        author=author.first_name if author.sender is Sender.STAFF else None,
+        event=event,
+        body=body,
+        created_at=now,
+    )
+
+
+def _take(conversation: Conversation, author: Author) -> Message:
+    check_transition(conversation, ConversationState.ACTIVE)
+    conversation.state = ConversationState.ACTIVE.value
+    conversation.assigned_staff_id = author.staff_id
+    return _append(conversation, author, event="joined")
+
+
+async def _locked(session: AsyncSession, team_id: int, conversation_id: str) -> Conversation:
+    """The conversation row, locked for this transaction (row lock on PostgreSQL)."""
+    conversation = await session.get(Conversation, conversation_id, with_for_update=True)
+    if conversation is None or conversation.team_id != team_id:
+        raise NotFound
+    return conversation
+
+
+async def do_start_conversation(rt: Runtime, team: Team) -> tuple[Conversation, str]:
+    code = resume_codes.generate()
+    code_hash = resume_codes.hash_code(code)
+    assert code_hash is not None  # noqa: S101 - generate() always yields a valid code
+    async with rt.db.write() as session:
+        number = (
+            await session.execute(
+                update(Team)
+                .where(Team.id == team.id)
+                .values(conversation_counter=Team.conversation_counter + 1)
+                .returning(Team.conversation_counter)
+            )
+        ).scalar_one()
+        conversation = Conversation(
+            id=uuid.uuid4().hex,
+            team_id=team.id,
+            number=number,
+            state=ConversationState.QUEUED.value,
+            resume_hash=code_hash,
+            last_seq=0,
+        )
+        session.add(conversation)
+    await _publish_summary(rt, conversation)
+    return conversation, code
+
+
+async def do_send_message(
+    rt: Runtime,
+    team_id: int,
+    conversation_id: str,
+    author: Author,
+    client_id: str,
+    body: str,
+) -> SendResult:
+    """Store a message exactly once per ``client_id``; a retry returns the stored row."""
+    text = check_body(body)
+    try:
+        async with rt.db.write() as session:
+            existing = await _find_by_client_id(session, conversation_id, client_id)
+            if existing is not None:
+                if existing.team_id != team_id:
+                    raise NotFound
+                return SendResult(message=existing, created=False)
+            conversation = await _locked(session, team_id, conversation_id)
+            if conversation.state == ConversationState.CLOSED:
+                raise ConversationClosed
+            new: list[Message] = []
+            if author.sender is Sender.STAFF and conversation.state == ConversationState.QUEUED:
+                new.append(_take(conversation, author))
+            message = _append(conversation, author, body=text, client_id=client_id)
+            new.append(message)
+            session.add_all(new)
+    except IntegrityError:
+        # A concurrent retry with the same client_id won the race: answer with its row.
+        async with rt.db.read() as session:
+            existing = await _find_by_client_id(session, conversation_id, client_id)
+        if existing is None or existing.team_id != team_id:
+            raise Busy from None
+        return SendResult(message=existing, created=False)
+    except OperationalError:
+        log.warning("could not store a message; the client will retry", exc_info=True)
+        raise Busy from None
+    await _publish(rt, conversation, new)
+    return SendResult(message=message, created=True, published=new)
+
+
+async def do_take(rt: Runtime, team_id: int, conversation_id: str, author: Author) -> Message:
+    async with rt.db.write() as session:
+        conversation = await _locked(session, team_id, conversation_id)
+        joined = _take(conversation, author)
+        session.add(joined)
+    await _publish(rt, conversation, [joined])
+    return joined
+
+
+async def do_close(
+    rt: Runtime, team_id: int, conversation_id: str, author: Author
+) -> Message | None:
+    """Close the conversation; ``None`` if it was already closed."""
+    async with rt.db.write() as session:
+        conversation = await _locked(session, team_id, conversation_id)
+        if conversation.state == ConversationState.CLOSED:
+            return None
+        check_transition(conversation, ConversationState.CLOSED)
+        conversation.state = ConversationState.CLOSED.value
+        conversation.closed_at = utcnow()
+        closed = _append(conversation, Author(Sender.SYSTEM), event="closed")
+        session.add(closed)
+    await _publish(rt, conversation, [closed])
+    return closed
+
+
+async def _find_by_client_id(
+    session: AsyncSession, conversation_id: str, client_id: str
+) -> Message | None:
+    result = await session.execute(
+        select(Message).where(
+            Message.conversation_id == conversation_id, Message.client_id == client_id
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def _publish(rt: Runtime, conversation: Conversation, messages: Sequence[Message]) -> None:
+    channel = conversation_channel(conversation.id)
+    for message in messages:
+        await rt.hub.publish(channel, encode(message_frame(message)))
+    await _publish_summary(rt, conversation)
+
+
+async def _publish_summary(rt: Runtime, conversation: Conversation) -> None:
+    async with rt.db.read() as session:
+        summaries = await _summaries(session, conversation.team_id, ids=[conversation.id])
+    for summary in summaries:
+        frame = ConversationFrame(conversation=summary)
+        await rt.hub.publish(team_channel(conversation.team_id), encode(frame))
+
+
+async def history(
+    rt: Runtime, team_id: int, conversation_id: str, after_seq: int
+) -> AsyncIterator[list[Message]]:
+    """Messages with ``seq > after_seq`` in order, in batches, scoped to the team."""
+    cursor = after_seq
+    while True:
+        async with rt.db.read() as session:
+            batch = list(
+                (
+                    await session.execute(
+                        select(Message)
+                        .where(
+                            Message.team_id == team_id,
+                            Message.conversation_id == conversation_id,
+                            Message.seq > cursor,
+                        )
+                        .order_by(Message.seq)
+                        .limit(HISTORY_BATCH)
+                    )
+                ).scalars()
+            )
+        if not batch:
+            return
+        yield batch
+        if len(batch) < HISTORY_BATCH:
+            return
+        cursor = batch[-1].seq
+
+
+async def worker_name(rt: Runtime, conversation: Conversation) -> str | None:
+    if conversation.assigned_staff_id is None:
+        return None
+    async with rt.db.read() as session:
+        user = await session.get(StaffUser, conversation.assigned_staff_id)
+    return user.first_name if user is not None else None
+
+
+async def team_summaries(rt: Runtime, team_id: int) -> list[ConversationSummary]:
+    async with rt.db.read() as session:
+        return await _summaries(session, team_id)
+
+
+async def _summaries(
+    session: AsyncSession, team_id: int, ids: Sequence[str] | None = None
+) -> list[ConversationSummary]:
+    query = (
+        select(Conversation, StaffUser.first_name)
+        .outerjoin(StaffUser, StaffUser.id == Conversation.assigned_staff_id)
+        .where(Conversation.team_id == team_id)
+    )
+    if ids is not None:
+        rows = list((await session.execute(query.where(Conversation.id.in_(ids)))).all())
+    else:
+        open_rows = (
+            await session.execute(
+                query.where(Conversation.state != ConversationState.CLOSED.value).order_by(
+                    Conversation.created_at
+                )
+            )
+        ).all()
+        queued = [r for r in open_rows if r[0].state == ConversationState.QUEUED.value]
+        active = sorted(
+            (r for r in open_rows if r[0].state == ConversationState.ACTIVE.value),
+            key=lambda r: r[0].last_activity_at,
+            reverse=True,
+        )
+        closed = (
+            await session.execute(
+                query.where(Conversation.state == ConversationState.CLOSED.value)
+                .order_by(Conversation.closed_at.desc())
+                .limit(CLOSED_IN_LIST)
+            )
+        ).all()
+        rows = [*queued, *active, *closed]
+    return [
+        ConversationSummary(
+            id=conversation.id,
+            number=conversation.number,
+            state=conversation.state,
+            created_at=conversation.created_at,
+            last_activity_at=conversation.last_activity_at,
+            assigned=(
+                StaffMember(id=conversation.assigned_staff_id, first_name=first_name)
+                if conversation.assigned_staff_id is not None and first_name is not None
+                else None
+            ),
+            last_seq=conversation.last_seq,
+        )
+        for conversation, first_name in rows
+    ]

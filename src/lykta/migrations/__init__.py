@@ -1,0 +1,1 @@
+"""Alembic migrations, from the very first table. Run with ``lykta migrate``."""

@@ -1,0 +1,1 @@
+"""Real-time delivery: typed frames, the broker, the per-node socket hub."""

@@ -1,0 +1,146 @@
+"""This node's sockets, what each is subscribed to, and a bounded send queue per socket.
+
+Only a socket's own writer task writes to it, so replies and broadcast frames keep their
+order. A socket whose queue is full is closed (1013) rather than waited for: one slow
+phone on a train never holds up anybody else. It catches up from the database when it
+reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Coroutine
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from lykta.realtime.broker import Broker
+
+log = logging.getLogger(__name__)
+
+CLOSE_TRY_AGAIN = 1013
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, hub: Hub, queue_size: int) -> None:
+        self.websocket = websocket
+        self.hub = hub
+        self.channels: set[str] = set()
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=queue_size)
+        self._writer = asyncio.create_task(self._write_loop())
+        self._closing = False
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def send(self, payload: bytes) -> None:
+        """Queue a frame without waiting. A full queue disconnects this socket."""
+        if self._closing:
+            return
+        try:
+            self._queue.put_nowait(payload)
+        except asyncio.QueueFull:
+            log.info("closing a socket that fell %d frames behind", self._queue.maxsize)
+            self.close(CLOSE_TRY_AGAIN)
+
+    def close(self, code: int = 1000) -> None:
+        """Stop sending and close the socket; the receive loop then ends."""
+        if self._closing:
+            return
+        self._closing = True
+        self._writer.cancel()
+        self.hub.spawn(self._close(code))
+
+    async def _close(self, code: int) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+        if self.websocket.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(RuntimeError, OSError):
+                await self.websocket.close(code)
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                payload = await self._queue.get()
+                if payload is None:
+                    return
+                await self.websocket.send_text(payload.decode())
+        except (RuntimeError, OSError) as exc:
+            log.debug("socket write failed: %s", exc)
+            self._closing = True
+
+    async def drain_and_stop(self) -> None:
+        """After the receive loop ended: let queued frames go out, then end the writer."""
+        self._closing = True
+        if not self._writer.done():
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(None)
+            try:
+                await asyncio.wait_for(self._writer, timeout=1)
+            except (TimeoutError, asyncio.CancelledError):
+                self._writer.cancel()
+
+
+class Hub:
+    def __init__(self, broker: Broker, queue_size: int) -> None:
+        self.broker = broker
+        self.queue_size = queue_size
+        self._subscribers: dict[str, set[Connection]] = defaultdict(set)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self.broker.start(self.dispatch)
+
+    async def stop(self) -> None:
+        for connections in list(self._subscribers.values()):
+            for connection in list(connections):
+                connection.close(1001)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2)
+        await self.broker.stop()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def connect(self, websocket: WebSocket) -> Connection:
+        return Connection(websocket, self, self.queue_size)
+
+    async def subscribe(self, connection: Connection, channel: str) -> None:
+        if channel in connection.channels:
+            return
+        connection.channels.add(channel)
+        subscribers = self._subscribers[channel]
+        subscribers.add(connection)
+        if len(subscribers) == 1:
+            await self.broker.subscribe(channel)
+
+    async def unsubscribe(self, connection: Connection, channel: str) -> None:
+        connection.channels.discard(channel)
+        subscribers = self._subscribers.get(channel)
+        if subscribers is None:
+            return
+        subscribers.discard(connection)
+        if not subscribers:
+            del self._subscribers[channel]
+            await self.broker.unsubscribe(channel)
+
+    async def disconnect(self, connection: Connection) -> None:
+        for channel in list(connection.channels):
+            await self.unsubscribe(connection, channel)
+        await connection.drain_and_stop()
+
+    def connections(self, channel: str) -> frozenset[Connection]:
+        return frozenset(self._subscribers.get(channel, ()))
+
+    def dispatch(self, channel: str, payload: bytes) -> None:
+        for connection in list(self._subscribers.get(channel, ())):
+            connection.send(payload)
+
+    async def publish(self, channel: str, payload: bytes) -> None:
+        await self.broker.publish(channel, payload)

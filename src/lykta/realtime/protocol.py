@@ -1,0 +1,235 @@
+"""Every WebSocket frame, as one pydantic model each. Documented in docs/protocol.md.
+
+Frames are JSON objects with a ``type`` field. Inbound frames are parsed with
+``parse_youth_frame``/``parse_staff_frame``, which raise ``FrameError`` with a stable
+``code`` for anything malformed, so the handler can answer with an ``error`` frame and keep
+the connection open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+from lykta.config import MAX_MESSAGE_LENGTH
+
+ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+ConversationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+Seq = Annotated[int, Field(ge=0, le=2**31 - 1)]
+TeamSlug = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+ResumeCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Bodies are validated for emptiness and length by the service, which answers the
+# specific error codes ``empty`` and ``too_long``; here only the type and a hard cap apply.
+Body = Annotated[str, StringConstraints(max_length=MAX_MESSAGE_LENGTH * 4)]
+
+
+class Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----- youth -> server -------------------------------------------------------------------
+
+
+class StartFrame(Frame):
+    type: Literal["start"]
+    team: TeamSlug
+
+
+class ResumeFrame(Frame):
+    type: Literal["resume"]
+    team: TeamSlug
+    code: ResumeCode
+    last_seq: Seq = 0
+
+
+class YouthSendFrame(Frame):
+    type: Literal["send"]
+    client_id: ClientId
+    body: Body
+
+
+class YouthSyncFrame(Frame):
+    type: Literal["sync"]
+    last_seq: Seq
+
+
+class YouthCloseFrame(Frame):
+    type: Literal["close"]
+
+
+class PingFrame(Frame):
+    type: Literal["ping"]
+
+
+YouthInbound = Annotated[
+    StartFrame | ResumeFrame | YouthSendFrame | YouthSyncFrame | YouthCloseFrame | PingFrame,
+    Field(discriminator="type"),
+]
+
+# ----- staff -> server -------------------------------------------------------------------
+
+
+class OpenFrame(Frame):
+    type: Literal["open"]
+    conversation_id: ConversationId
+    last_seq: Seq = 0
+
+
+class TakeFrame(Frame):
+    type: Literal["take"]
+    conversation_id: ConversationId
+
+
+class StaffSendFrame(Frame):
+    type: Literal["send"]
+    conversation_id: ConversationId
+    client_id: ClientId
+    body: Body
+
+
+class StaffSyncFrame(Frame):
+    type: Literal["sync"]
+    conversation_id: ConversationId
+    last_seq: Seq
+
+
+class StaffCloseFrame(Frame):
+    type: Literal["close"]
+    conversation_id: ConversationId
+
+
+StaffInbound = Annotated[
+    OpenFrame | TakeFrame | StaffSendFrame | StaffSyncFrame | StaffCloseFrame | PingFrame,
+    Field(discriminator="type"),
+]
+
+# ----- server -> client ------------------------------------------------------------------
+
+
+class ReadyFrame(Frame):
+    """Answer to ``start`` or ``resume``. ``resume_code`` is present only after ``start``."""
+
+    type: Literal["ready"] = "ready"
+    state: str
+    worker: str | None
+    last_seq: int
+    resume_code: str | None = None
+    max_length: int = MAX_MESSAGE_LENGTH
+
+
+class MessageFrame(Frame):
+    type: Literal["message"] = "message"
+    conversation_id: str
+    seq: int
+    client_id: str | None
+    sender: Literal["youth", "staff", "system"]
+    author: str | None
+    event: Literal["joined", "closed"] | None
+    body: str | None
+    at: dt.datetime
+
+
+class AckFrame(Frame):
+    type: Literal["ack"] = "ack"
+    client_id: str
+    seq: int
+    conversation_id: str | None = None
+
+
+class ErrorFrame(Frame):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    client_id: str | None = None
+    conversation_id: str | None = None
+
+
+class PongFrame(Frame):
+    type: Literal["pong"] = "pong"
+
+
+class StaffMember(Frame):
+    id: int
+    first_name: str
+
+
+class HelloFrame(Frame):
+    """First frame on ``/ws/staff``: who is logged in, and for which team."""
+
+    type: Literal["hello"] = "hello"
+    me: StaffMember
+    team_slug: str
+    team_name: str
+    max_length: int = MAX_MESSAGE_LENGTH
+
+
+class ConversationSummary(Frame):
+    id: str
+    number: int
+    state: str
+    created_at: dt.datetime
+    last_activity_at: dt.datetime
+    assigned: StaffMember | None
+    last_seq: int
+
+
+class ConversationFrame(Frame):
+    """One conversation changed (new, taken, new message, closed)."""
+
+    type: Literal["conversation"] = "conversation"
+    conversation: ConversationSummary
+
+
+class ConversationsFrame(Frame):
+    """The team's list, sent once after ``hello``: waiting first, oldest wait first."""
+
+    type: Literal["conversations"] = "conversations"
+    items: list[ConversationSummary]
+
+
+# ----- parsing ---------------------------------------------------------------------------
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+_youth_adapter: TypeAdapter[Any] = TypeAdapter(YouthInbound)
+_staff_adapter: TypeAdapter[Any] = TypeAdapter(StaffInbound)
+_YOUTH_TYPES = frozenset({"start", "resume", "send", "sync", "close", "ping"})
+_STAFF_TYPES = frozenset({"open", "take", "send", "sync", "close", "ping"})
+
+
+def _parse(raw: str | bytes, adapter: TypeAdapter[Any], types: frozenset[str]) -> Any:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise FrameError("bad_frame", "frame is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise FrameError("bad_frame", "frame must be a JSON object with a string 'type'")
+    if data["type"] not in types:
+        raise FrameError("unknown_type", "unknown frame type")
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"][1:]) or "frame" for e in exc.errors()})
+        raise FrameError("invalid", "invalid field(s): " + ", ".join(fields)) from None
+
+
+def parse_youth_frame(raw: str | bytes) -> Any:
+    return _parse(raw, _youth_adapter, _YOUTH_TYPES)
+
+
+def parse_staff_frame(raw: str | bytes) -> Any:
+    return _parse(raw, _staff_adapter, _STAFF_TYPES)
+
+
+def encode(frame: Frame) -> bytes:
+    """Serialise once; the same bytes go to every socket that receives the frame."""
+    return orjson.dumps(frame.model_dump(mode="json"))

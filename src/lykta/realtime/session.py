@@ -1,0 +1,88 @@
+"""The receive loop shared by both socket endpoints.
+
+It parses each frame, hands it to the endpoint's handler, and turns every expected failure
+into an ``error`` frame: a bad frame never closes the connection or touches the
+conversation. Unexpected exceptions are logged without content and answered the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from lykta.conversations.errors import ConversationError
+from lykta.i18n import N_, get_translations
+from lykta.realtime.hub import Connection
+from lykta.realtime.protocol import ErrorFrame, FrameError, encode
+
+log = logging.getLogger(__name__)
+
+FRAME_ERROR_MESSAGES = {
+    "bad_frame": N_("The app sent something the server could not read."),
+    "unknown_type": N_("The app sent a request the server does not know."),
+    "invalid": N_("The app sent a request with missing or wrong fields."),
+    "busy": N_("The server could not do that just now. Try again."),
+}
+
+
+def error_frame(
+    locale: str,
+    code: str,
+    message: str,
+    *,
+    client_id: str | None = None,
+    conversation_id: str | None = None,
+) -> bytes:
+    text = get_translations(locale).gettext(message)
+    return encode(
+        ErrorFrame(code=code, message=text, client_id=client_id, conversation_id=conversation_id)
+    )
+
+
+async def receive_loop(
+    websocket: WebSocket,
+    connection: Connection,
+    locale: str,
+    parse: Callable[[str | bytes], Any],
+    handle: Callable[[Any], Awaitable[None]],
+) -> None:
+    while not connection.closing:
+        event = await websocket.receive()
+        if event["type"] == "websocket.disconnect":
+            return
+        raw = event.get("text")
+        if raw is None:
+            raw = event.get("bytes") or b""
+        frame: Any = None
+        try:
+            frame = parse(raw)
+            await handle(frame)
+        except FrameError as exc:
+            message = get_translations(locale).gettext(FRAME_ERROR_MESSAGES[exc.code])
+            if exc.code == "invalid":
+                message = f"{message} ({exc.detail})"
+            connection.send(encode(ErrorFrame(code=exc.code, message=message)))
+        except ConversationError as exc:
+            connection.send(
+                error_frame(
+                    locale,
+                    exc.code,
+                    exc.message,
+                    client_id=getattr(frame, "client_id", None),
+                    conversation_id=getattr(frame, "conversation_id", None),
+                )
+            )
+        except Exception:
+            log.exception("unexpected error while handling a %s frame", getattr(frame, "type", "?"))
+            connection.send(
+                error_frame(
+                    locale,
+                    "busy",
+                    FRAME_ERROR_MESSAGES["busy"],
+                    client_id=getattr(frame, "client_id", None),
+                    conversation_id=getattr(frame, "conversation_id", None),
+                )
+            )

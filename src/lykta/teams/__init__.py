@@ -1,0 +1,1 @@
+"""Teams: the unit every row belongs to."""

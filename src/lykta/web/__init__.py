@@ -1,0 +1,1 @@
+"""Pages, static files, security headers and locale negotiation."""

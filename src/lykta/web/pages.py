@@ -1,0 +1,95 @@
+"""Public pages: the landing page, the young person's chat page, error pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from lykta.config import MAX_MESSAGE_LENGTH
+from lykta.i18n import N_, negotiate
+from lykta.runtime import Runtime
+from lykta.teams.service import get_team_by_slug
+from lykta.web.render import render, translate, translate_all
+from lykta.web.strings import YOUTH_STRINGS
+
+router = APIRouter()
+
+NO_STORE = {"cache-control": "no-store"}
+
+ERROR_TEXTS = {
+    404: (N_("Page not found"), N_("There is nothing here. Check the address and try again.")),
+    405: (N_("Not allowed"), N_("That cannot be done here.")),
+    500: (N_("Something went wrong"), N_("Try again in a moment.")),
+}
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def request_locale(request: Request, default: str | None = None) -> str:
+    rt = runtime(request)
+    return negotiate(
+        request.query_params.get("lang"),
+        request.headers.get("accept-language"),
+        default or rt.settings.default_locale,
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request) -> Response:
+    return render(request, request_locale(request), "index.html", headers=NO_STORE)
+
+
+@router.get("/healthz")
+async def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/chat/{slug}", response_class=HTMLResponse)
+async def chat_page(request: Request, slug: str) -> Response:
+    rt = runtime(request)
+    async with rt.db.read() as session:
+        team = await get_team_by_slug(session, slug)
+    if team is None:
+        raise HTTPException(status_code=404)
+    locale = request_locale(request, team.default_locale)
+    config = {
+        "team": team.slug,
+        "max_length": MAX_MESSAGE_LENGTH,
+        "quick_exit_url": rt.settings.quick_exit_url,
+    }
+    return render(
+        request,
+        locale,
+        "chat.html",
+        {
+            "team_slug": team.slug,
+            "team_name": team.name,
+            "max_length": MAX_MESSAGE_LENGTH,
+            "quick_exit_url": rt.settings.quick_exit_url,
+            "strings": translate_all(locale, YOUTH_STRINGS),
+            "config": config,
+        },
+        headers=NO_STORE,
+    )
+
+
+def error_page(request: Request, status_code: int) -> Response:
+    title, message = ERROR_TEXTS.get(status_code, ERROR_TEXTS[500])
+    locale = request_locale(request)
+    return render(
+        request,
+        locale,
+        "error.html",
+        {
+            "status": status_code,
+            "title": translate(locale, title),
+            "message": translate(locale, message),
+        },
+        status_code=status_code,
+        headers=NO_STORE,
+    )

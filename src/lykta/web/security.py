@@ -1,0 +1,84 @@
+"""Security headers on every response, and the same-origin checks for state changes.
+
+Pure ASGI middleware (no ``BaseHTTPMiddleware``): it must not buffer responses or touch
+WebSocket traffic.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lykta.config import Settings
+
+STAFF_COOKIE = "lykta_staff"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (
+        b"permissions-policy",
+        b"camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+    ),
+]
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+        self.app = app
+        self.headers = list(HEADERS)
+        if hsts:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in self.headers if n not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _origin_key(url: str) -> tuple[str, str] | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def origin_allowed(connection: HTTPConnection, settings: Settings) -> bool:
+    """True when the request comes from our own pages (or a configured origin).
+
+    Browsers always send ``Origin`` on WebSocket handshakes and cross-site POSTs; a request
+    without one comes from a non-browser client, which cannot carry a victim's cookies.
+    """
+    headers = Headers(scope=connection.scope)
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    key = _origin_key(origin)
+    if key is None:
+        return False
+    host = headers.get("host", "").lower()
+    if key[1] == host and key[0] in ("http", "https"):
+        return True
+    return any(_origin_key(allowed) == key for allowed in settings.allowed_origins)
