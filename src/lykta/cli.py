@@ -13,9 +13,12 @@ import secrets
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
+import uvicorn
 from pydantic import ValidationError
 from sqlalchemy import select
+from starlette.types import ASGIApp
 
 from lykta import __version__
 from lykta.config import Settings
@@ -140,22 +143,14 @@ def _check_port_free(host: str, port: int) -> None:
             raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
-    import uvicorn
-
-    from lykta.app import create_app
-    from lykta.web.privacy import ForgetClient, configure_logging
-
-    _check_port_free(host, port)
-    configure_logging()
-    app = ForgetClient(create_app(settings))
-    uvicorn.run(
+def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """Production server settings, shared by ``lykta serve`` and the tests."""
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
         access_log=False,
         server_header=False,
-        date_header=True,
         proxy_headers=False,
         ws_max_size=64 * 1024,
         ws_ping_interval=20,
@@ -164,6 +159,21 @@ def serve(settings: Settings, host: str, port: int) -> None:
         log_config=None,
         lifespan="on",
     )
+
+
+def build_app(settings: Settings) -> ASGIApp:
+    from lykta.app import create_app
+    from lykta.web.privacy import ForgetClient
+
+    return ForgetClient(create_app(settings))
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    from lykta.web.privacy import configure_logging
+
+    _check_port_free(host, port)
+    configure_logging()
+    uvicorn.Server(server_config(build_app(settings), host, port)).run()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Coroutine
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from lykta.realtime.broker import Broker
 
@@ -69,8 +69,8 @@ class Connection:
                 if payload is None:
                     return
                 await self.websocket.send_text(payload.decode())
-        except (RuntimeError, OSError) as exc:
-            log.debug("socket write failed: %s", exc)
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            log.debug("socket write failed: %s", type(exc).__name__)
             self._closing = True
 
     async def drain_and_stop(self) -> None:

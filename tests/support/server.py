@@ -1,0 +1,220 @@
+"""A real Lykta server for tests: seeded through the service layer, served by uvicorn with
+the production settings, in a thread of its own (or as a separate process)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from lykta.cli import build_app, server_config
+from lykta.config import Settings
+from lykta.db import Database
+from lykta.migrate import upgrade
+from lykta.runtime import make_hasher
+from lykta.staff.service import StaffIdentity, do_create_staff
+from lykta.teams.service import do_create_team
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Worker:
+    email: str
+    first_name: str
+    team_slug: str
+    user_id: int = 0
+    team_id: int = 0
+
+
+@dataclass
+class Seed:
+    workers: dict[str, Worker] = field(default_factory=dict)
+    team_ids: dict[str, int] = field(default_factory=dict)
+
+
+def settings_for(data_dir: Path) -> Settings:
+    url = os.environ.get("LYKTA_TEST_DATABASE_URL")
+    return Settings(
+        data_dir=data_dir,
+        database_url=url or None,
+        argon2_time_cost=1,
+        argon2_memory_cost=1024,
+    )
+
+
+def env_for(data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        LYKTA_DATA_DIR=str(data_dir),
+        LYKTA_ARGON2_TIME_COST="1",
+        LYKTA_ARGON2_MEMORY_COST="1024",
+    )
+    if os.environ.get("LYKTA_TEST_DATABASE_URL"):
+        env["LYKTA_DATABASE_URL"] = os.environ["LYKTA_TEST_DATABASE_URL"]
+    return env
+
+
+async def seed(settings: Settings) -> Seed:
+    """Migrate, then create two teams: ``demo`` (Anna, Bo) and ``other`` (Cecilia)."""
+    db = Database(settings)
+    result = Seed()
+    try:
+        await upgrade(db)
+        hasher = make_hasher(settings)
+        async with db.write() as session:
+            for slug, name, people in (
+                (
+                    "demo",
+                    "Fältgruppen Demo",
+                    [("anna@demo.example", "Anna"), ("bo@demo.example", "Bo")],
+                ),
+                ("other", "Fältgruppen Annan", [("cecilia@other.example", "Cecilia")]),
+            ):
+                team = await do_create_team(session, slug, name)
+                result.team_ids[slug] = team.id
+                for email, first_name in people:
+                    user = await do_create_staff(
+                        session, hasher, team, email=email, password=PASSWORD, first_name=first_name
+                    )
+                    result.workers[first_name] = Worker(
+                        email, first_name, slug, user_id=user.id, team_id=team.id
+                    )
+    finally:
+        await db.dispose()
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class ServerThread:
+    """uvicorn serving the real app in a background thread with its own event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = build_app(settings)
+        self.server = uvicorn.Server(server_config(self.app, "127.0.0.1", free_port()))
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.run(self.server.serve())
+
+    @property
+    def port(self) -> int:
+        return self.server.config.port
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class ServerProcess:
+    """``lykta serve`` as a real separate process, which a test may SIGKILL."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = data_dir / "server.log"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerProcess:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "lykta",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                env=env_for(self.data_dir),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError("server exited:\n" + self.log.read_text())
+            try:
+                if httpx.get(self.http + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not become ready:\n" + self.log.read_text())
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+async def login_token(settings: Settings, worker: Worker) -> str:
+    """A session cookie value for ``worker``, created through the service layer."""
+    from lykta.runtime import Runtime
+    from lykta.staff.models import StaffUser
+    from lykta.staff.service import do_create_session
+
+    rt = Runtime.create(settings)
+    try:
+        async with rt.db.read() as session:
+            user = await session.get(StaffUser, worker.user_id)
+        assert user is not None
+        return await do_create_session(rt, user)
+    finally:
+        await rt.db.dispose()
+
+
+__all__ = ["PASSWORD", "Seed", "ServerProcess", "ServerThread", "StaffIdentity", "Worker"]
