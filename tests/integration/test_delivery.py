@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,9 +39,9 @@ async def read_while_possible(peer: Peer, seconds: float) -> None:
         await peer.wait_for(lambda f: False, timeout=seconds)
 
 
-async def settle(youth: Peer, staff: Peer, conversation_id: str, timeout: float = 20) -> None:
+async def settle(youth: Peer, staff: Peer, conversation_id: str, limit: float = 20) -> None:
     """Pump both sides until both outboxes are empty and both have the whole sequence."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + limit
     while True:
         if not youth.outbox and not staff.outbox:
             top = max(youth.last_seq(), staff.last_seq(conversation_id))
@@ -58,9 +57,7 @@ async def settle(youth: Peer, staff: Peer, conversation_id: str, timeout: float 
                 f"did not settle: youth outbox {len(youth.outbox)}, staff outbox "
                 f"{len(staff.outbox)}, seqs {youth.last_seq()} / {staff.last_seq(conversation_id)}"
             )
-        for peer in (youth, staff):
-            with contextlib.suppress(TimeoutError):
-                await peer.wait_for(lambda f: True, timeout=0.2)
+        await asyncio.gather(read_while_possible(youth, 0.1), read_while_possible(staff, 0.1))
 
 
 def check(
@@ -128,11 +125,10 @@ async def test_dropped_connections_mid_stream_lose_and_duplicate_nothing(
 
 
 @pytest.fixture
-def process_dir(tmp_path: Path) -> Iterator[tuple[Path, Settings, Seed]]:
+def process_dir(tmp_path: Path) -> tuple[Path, Settings, Seed]:
     data = tmp_path / "data"
     settings = settings_for(data)
-    seeded = asyncio.run(seed(settings))
-    yield data, settings, seeded
+    return data, settings, asyncio.run(seed(settings))
 
 
 @pytest.mark.slow

@@ -194,7 +194,7 @@ async def test_other_teams_conversation_is_indistinguishable_from_missing(
     await cecilia.hello()
     answers = []
     for conversation_id in (youth.conversation_id, uuid.uuid4().hex):
-        frame = {"type": frame_type, "conversation_id": conversation_id}
+        frame: dict[str, object] = {"type": frame_type, "conversation_id": conversation_id}
         if frame_type in ("open", "sync"):
             frame["last_seq"] = 0
         if frame_type == "send":

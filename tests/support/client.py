@@ -170,7 +170,7 @@ class Peer:
             if remaining <= 0:
                 raise TimeoutError("no matching frame")
             raw = await asyncio.wait_for(self.ws.recv(), remaining)
-            frame = orjson.loads(raw)
+            frame: dict[str, Any] = orjson.loads(raw)
             self.apply(frame)
             if predicate(frame):
                 return frame

@@ -25,6 +25,10 @@ from lykta.staff.service import StaffIdentity, do_create_staff
 from lykta.teams.service import do_create_team
 
 PASSWORD = "correct horse battery staple"
+TEAMS = (
+    ("demo", "Fältgruppen Demo", [("anna@demo.example", "Anna"), ("bo@demo.example", "Bo")]),
+    ("other", "Fältgruppen Annan", [("cecilia@other.example", "Cecilia")]),
+)
 
 
 @dataclass
