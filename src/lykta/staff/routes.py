@@ -27,7 +27,7 @@ def _check_origin(request: Request) -> None:
         raise HTTPException(status_code=403, detail="cross-site request refused")
 
 
-@router.get("", response_class=HTMLResponse)
+@router.api_route("", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def app_shell(request: Request) -> Response:
     rt = runtime(request)
     caller = await service.resolve_session(rt, request.cookies.get(STAFF_COOKIE))
@@ -48,7 +48,7 @@ async def app_shell(request: Request) -> Response:
     )
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.api_route("/login", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
     return render(
         request,

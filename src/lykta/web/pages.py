@@ -39,17 +39,17 @@ def request_locale(request: Request, default: str | None = None) -> str:
     )
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def index(request: Request) -> Response:
     return render(request, request_locale(request), "index.html", headers=NO_STORE)
 
 
-@router.get("/healthz")
+@router.api_route("/healthz", methods=["GET", "HEAD"])
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/chat/{slug}", response_class=HTMLResponse)
+@router.api_route("/chat/{slug}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def chat_page(request: Request, slug: str) -> Response:
     rt = runtime(request)
     async with rt.db.read() as session:

@@ -1,0 +1,151 @@
+"""Pages over HTTP through the real app: status codes, headers, login, languages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.support.server import PASSWORD, Seed, ServerThread
+
+
+@pytest.fixture
+def client(server: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.http, follow_redirects=False) as http:
+        yield http
+
+
+def test_youth_page_is_served_with_strict_headers(client: httpx.Client) -> None:
+    response = client.get("/chat/demo")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    assert "set-cookie" not in response.headers  # no cookie of any kind for a young person
+    assert "Fältgruppen Demo" in response.text
+
+
+def test_youth_page_loads_nothing_from_another_origin(client: httpx.Client) -> None:
+    html = client.get("/chat/demo").text
+    external = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
+    loads = re.findall(r"""<(?!a\b)[a-z]+[^>]*\b(?:src|href|action)\s*=\s*["']([^"']+)["']""", html)
+    assert any("/static/" in url for url in loads), "expected the page's own script and style"
+    assert [url for url in loads if external.match(url)] == []
+    # The only link to another site is the quick exit, a navigation away, never a load.
+    links = re.findall(r"""<a\b[^>]*\bhref\s*=\s*["']([^"']+)["']""", html)
+    assert {url for url in links if external.match(url)} <= {"https://www.smhi.se/"}
+    assert "<script>" not in html
+
+
+def test_unknown_team_is_a_clear_404_page(client: httpx.Client) -> None:
+    for path in ("/chat/no-such-team", "/chat/NOT_A_SLUG!", "/chat/" + "a" * 300, "/nowhere"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Traceback" not in response.text
+        assert "<html" in response.text
+
+
+def test_head_requests_work_on_pages(client: httpx.Client) -> None:
+    assert client.head("/chat/demo").status_code == 200
+    assert client.head("/healthz").status_code == 200
+
+
+def test_static_files_are_cacheable_and_typed(client: httpx.Client) -> None:
+    response = client.get("/static/wsclient.js")
+    assert response.status_code == 200
+    assert "javascript" in response.headers["content-type"]
+    assert "immutable" in response.headers["cache-control"]
+    assert client.get("/static/../config.py").status_code == 404
+
+
+def test_language_follows_accept_language_and_can_be_chosen(client: httpx.Client) -> None:
+    def lang(**kwargs: object) -> str:
+        html = client.get("/chat/demo", **kwargs).text  # type: ignore[arg-type]
+        found = re.search(r'<html[^>]*\blang="([a-z]+)"', html)
+        assert found
+        return found.group(1)
+
+    assert lang() == "sv"
+    assert lang(headers={"Accept-Language": "en-GB,en;q=0.9"}) == "en"
+    assert lang(headers={"Accept-Language": "de-DE, fr;q=0.5"}) == "sv"
+    assert lang(params={"lang": "en"}, headers={"Accept-Language": "sv"}) == "en"
+    assert lang(params={"lang": "xx"}) == "sv"
+
+
+def test_swedish_and_english_pages_differ(client: httpx.Client) -> None:
+    swedish = client.get("/chat/demo", headers={"Accept-Language": "sv"}).text
+    english = client.get("/chat/demo", headers={"Accept-Language": "en"}).text
+    assert swedish != english
+    assert "anonym" in swedish.lower()
+    assert "anonymous" in english.lower()
+
+
+def test_worker_app_requires_login(client: httpx.Client) -> None:
+    response = client.get("/app")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/app/login"
+
+
+def test_login_with_wrong_password_is_refused_without_saying_which_part(
+    client: httpx.Client, seeded: Seed
+) -> None:
+    wrong_password = client.post(
+        "/app/login", data={"email": "anna@demo.example", "password": "not the password"}
+    )
+    unknown_user = client.post(
+        "/app/login", data={"email": "nobody@demo.example", "password": "not the password"}
+    )
+    assert wrong_password.status_code == unknown_user.status_code == 401
+    assert "lykta_staff" not in wrong_password.headers.get("set-cookie", "")
+    assert "nobody@demo.example" in unknown_user.text  # the form keeps what was typed
+
+
+def test_login_sets_a_strict_httponly_session_cookie_and_logout_ends_it(
+    client: httpx.Client, seeded: Seed
+) -> None:
+    response = client.post("/app/login", data={"email": "Anna@Demo.example ", "password": PASSWORD})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/app"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("lykta_staff=")
+    assert "HttpOnly" in cookie
+    assert "samesite=strict" in cookie.lower()
+    assert "max-age" not in cookie.lower() and "expires" not in cookie.lower()
+    app = client.get("/app")
+    assert app.status_code == 200
+    assert "Anna" in app.text
+    assert client.post("/app/logout").status_code == 303
+    client.cookies.clear()
+    client.cookies.set("lykta_staff", cookie.split(";")[0].split("=", 1)[1])
+    assert client.get("/app").status_code == 303  # the old token no longer works
+
+
+def test_cross_site_login_post_is_refused(client: httpx.Client, seeded: Seed) -> None:
+    response = client.post(
+        "/app/login",
+        data={"email": "anna@demo.example", "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers
+
+
+def test_malformed_login_form_is_a_clear_400(client: httpx.Client) -> None:
+    response = client.post("/app/login", data={"email": "x@y.z"})
+    assert response.status_code == 400
+    assert "password" in response.json()["detail"]
+    response = client.post("/app/login", data={"email": "x@y.z", "password": "p" * 5000})
+    assert response.status_code == 400
+
+
+def test_api_explorers_that_load_cdn_scripts_are_not_served(client: httpx.Client) -> None:
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
