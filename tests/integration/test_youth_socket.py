@@ -98,6 +98,16 @@ async def test_bad_frames_get_an_error_and_the_conversation_goes_on(
     await youth.close()
 
 
+async def test_binary_frame_is_refused_even_if_it_holds_json(server: ServerThread) -> None:
+    youth = await started(server)
+    assert youth.ws is not None
+    await youth.ws.send(orjson.dumps({"type": "send", "client_id": "abcdefgh12", "body": "hej"}))
+    error = await youth.wait_for(lambda f: f["type"] == "error")
+    assert error["code"] == "bad_frame"
+    assert youth.bodies() == []
+    await youth.close()
+
+
 async def test_over_long_message_is_refused_with_its_client_id(server: ServerThread) -> None:
     youth = await started(server)
     client_id = await youth.send("x" * 4001)

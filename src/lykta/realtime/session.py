@@ -54,10 +54,10 @@ async def receive_loop(
         if event["type"] == "websocket.disconnect":
             return
         raw = event.get("text")
-        if raw is None:
-            raw = event.get("bytes") or b""
         frame: Any = None
         try:
+            if raw is None:
+                raise FrameError("bad_frame", "frames must be JSON text, not binary")
             frame = parse(raw)
             await handle(frame)
         except FrameError as exc:

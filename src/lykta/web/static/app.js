@@ -48,7 +48,9 @@ function frame(f) {
     sock.ready = true;
     outbox.flush(sock);
   } else if (f.type === "conversations") {
+    const open = convs.get(sel);
     convs.clear();
+    if (open) convs.set(open.id, open); // keep the open one even if it left the list
     f.items.forEach((c) => convs.set(c.id, c));
     listEl.setAttribute("aria-busy", "false");
     renderList();

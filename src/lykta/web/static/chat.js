@@ -245,6 +245,7 @@ composer($("composer"), ta, $("counter"), MAX, S, (body) => {
   const x = { client_id: newId(), body: body };
   outbox.add(x);
   addPending(x);
+  main.scrollTop = main.scrollHeight;
   if (sock.ready) sock.send(Object.assign({ type: "send" }, x));
 });
 

@@ -170,18 +170,32 @@ export class ReliableSocket {
     this.pinged = 0;
     this.stopped = false;
     setInterval(() => this.tick(), 5000);
+    // Back online, or the phone woke up: reconnect now, or check that the link still lives.
     const now = () => {
-      if (!this.ws && !this.stopped && !document.hidden) {
+      if (this.stopped || document.hidden) return;
+      if (!this.ws) {
         clearTimeout(this.timer);
         this.connect();
-      }
+      } else if (this.up) this.probe();
     };
     addEventListener("online", now);
     document.addEventListener("visibilitychange", now);
+    addEventListener("pageshow", (e) => {
+      if (e.persisted) this.kill(); // restored from the back/forward cache
+      now();
+    });
+  }
+  probe() {
+    const ws = this.ws;
+    const t = Date.now();
+    this.send({ type: "ping" });
+    setTimeout(() => {
+      if (this.ws === ws && this.rx < t) this.kill();
+    }, 5000);
   }
   connect() {
     this.timer = 0;
-    const opened = Date.now();
+    const opened = (this.opened = Date.now());
     let ws;
     try {
       ws = new WebSocket(this.url);
@@ -243,9 +257,13 @@ export class ReliableSocket {
     return true;
   }
   tick() {
-    if (!this.up) return;
     const now = Date.now();
-    if (now - this.rx > 60000) this.kill();
+    if (!this.up) {
+      if (this.ws && now - this.opened > 15000) this.kill(); // a handshake that hangs
+      return;
+    }
+    // Dead: silent for 60 s although a ping went out (throttled background timers are not).
+    if (now - this.rx > 60000 && this.pinged > this.rx && now - this.pinged > 5000) this.kill();
     else if (now - this.pinged >= 25000) {
       this.pinged = now;
       this.send({ type: "ping" });
