@@ -1,7 +1,7 @@
-"""``lykta serve | demo | migrate``.
+"""``lykta serve | demo | migrate | team create | user create | audit verify``.
 
-Errors an operator can fix (bad arguments, bad configuration, a port in use) are printed
-as one clear line and exit with status 2; never a traceback.
+Errors an operator can fix (bad arguments, bad configuration, an unknown team, a port in
+use) are printed as one clear line and exit with status 2; never a traceback.
 """
 
 from __future__ import annotations
@@ -9,29 +9,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import socket
 import sys
-from pathlib import Path
 from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
-from sqlalchemy import select
 from starlette.types import ASGIApp
 
 from lykta import __version__
+from lykta.commands import (
+    DEMO_TEAM,
+    CliError,
+    create_team,
+    create_user,
+    ensure_demo,
+    verify_audit,
+)
 from lykta.config import Settings
 
-DEMO_TEAM = "demo"
-DEMO_TEAM_NAME = "Fältgruppen Demo"
-DEMO_EMAIL = "worker@demo.example"
-DEMO_FIRST_NAME = "Anna"
-DEMO_LOGIN_FILE = "demo-login.txt"
+__all__ = ["CliError", "build_app", "main", "server_config"]
 
 
-class CliError(Exception):
-    """Shown to the operator as ``lykta: error: <message>``; exit status 2."""
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # exit status 2, one line, no usage dump
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _port(value: str) -> int:
@@ -45,11 +47,13 @@ def _port(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="lykta", description="Anonymous chat for young people and outreach workers."
     )
     parser.add_argument("--version", action="version", version=f"lykta {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=Parser
+    )
     for name, text in (
         ("serve", "run the server"),
         ("demo", "run the server with a demo team and worker (created if missing)"),
@@ -58,6 +62,33 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--host", default="127.0.0.1", help="address to listen on")
         sub.add_argument("--port", type=_port, default=8000, help="port to listen on")
     commands.add_parser("migrate", help="apply database migrations and exit")
+
+    team = commands.add_parser("team", help="manage teams").add_subparsers(
+        dest="action", required=True, metavar="ACTION", parser_class=Parser
+    )
+    create = team.add_parser("create", help="create a team")
+    create.add_argument("slug", help="short name used in links: /chat/SLUG")
+    create.add_argument("--name", required=True, help='display name, e.g. "Fältgruppen Mölndal"')
+    create.add_argument("--timezone", default="Europe/Stockholm")
+    create.add_argument("--locale", default="sv", help="default language (sv, en)")
+
+    user = commands.add_parser("user", help="manage staff accounts").add_subparsers(
+        dest="action", required=True, metavar="ACTION", parser_class=Parser
+    )
+    new_user = user.add_parser(
+        "create", help="create an account with a generated password and enrolled TOTP"
+    )
+    new_user.add_argument("--team", required=True, help="the team's slug")
+    new_user.add_argument("--email", required=True)
+    new_user.add_argument("--role", required=True, choices=["worker", "admin"])
+    new_user.add_argument("--first-name", help="shown to young people (default: from e-mail)")
+    new_user.add_argument("--json", action="store_true", help="print one JSON object")
+
+    audit_cmd = commands.add_parser("audit", help="the audit log").add_subparsers(
+        dest="action", required=True, metavar="ACTION", parser_class=Parser
+    )
+    verify = audit_cmd.add_parser("verify", help="check the hash chain of the audit log")
+    verify.add_argument("--team", help="only this team's chain")
     return parser
 
 
@@ -71,7 +102,7 @@ def load_settings() -> Settings:
         raise CliError(f"invalid configuration: {problems}") from None
 
 
-async def _prepare(settings: Settings) -> None:
+async def prepare(settings: Settings) -> None:
     from lykta.db import Database
     from lykta.migrate import upgrade
 
@@ -86,51 +117,6 @@ async def _prepare(settings: Settings) -> None:
         raise CliError(f"cannot prepare the database: {type(exc).__name__}: {exc}") from None
     finally:
         await db.dispose()
-
-
-async def ensure_demo(settings: Settings) -> tuple[str, str]:
-    """Create the demo team and worker if missing. Returns (email, password text)."""
-    from lykta.db import Database
-    from lykta.runtime import make_hasher
-    from lykta.staff.models import StaffUser
-    from lykta.staff.service import do_create_staff
-    from lykta.teams.service import do_create_team, get_team_by_slug
-
-    login_file = settings.data_dir / DEMO_LOGIN_FILE
-    db = Database(settings)
-    try:
-        async with db.write() as session:
-            team = await get_team_by_slug(session, DEMO_TEAM)
-            if team is None:
-                team = await do_create_team(session, DEMO_TEAM, DEMO_TEAM_NAME)
-            user = (
-                await session.execute(select(StaffUser).where(StaffUser.email == DEMO_EMAIL))
-            ).scalar_one_or_none()
-            if user is None:
-                password = os.environ.get("LYKTA_DEMO_PASSWORD") or secrets.token_urlsafe(12)
-                await do_create_staff(
-                    session,
-                    make_hasher(settings),
-                    team,
-                    email=DEMO_EMAIL,
-                    password=password,
-                    first_name=DEMO_FIRST_NAME,
-                )
-                _write_private(login_file, f"{DEMO_EMAIL}\n{password}\n")
-                return DEMO_EMAIL, password
-    finally:
-        await db.dispose()
-    try:
-        lines = login_file.read_text().splitlines()
-        return DEMO_EMAIL, lines[1]
-    except (OSError, IndexError):
-        return DEMO_EMAIL, "(set when the demo was first created)"
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -176,31 +162,68 @@ def serve(settings: Settings, host: str, port: int) -> None:
     uvicorn.Server(server_config(build_app(settings), host, port)).run()
 
 
+def _print_demo(login: dict[str, str], settings: Settings, host: str, port: int) -> None:
+    base = f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}"
+    lines = [
+        "Lykta demo is starting.",
+        f"  Young person's chat: {base}/chat/{DEMO_TEAM}",
+        f"  Worker app:          {base}/app",
+        f"  Worker login:        {login.get('email', '')}",
+        f"  Password:            {login.get('password', '(set when the demo was created)')}",
+    ]
+    if "totp_secret" in login:
+        lines.append(f"  Authenticator key:   {login['totp_secret']}  (TOTP, 6 digits, 30 s)")
+    lines.append(f"  Data directory:      {settings.data_dir.resolve()}")
+    print("\n".join(lines), flush=True)
+    if "totp_uri" in login and sys.stdout.isatty():
+        import segno
+
+        print("  Scan with an authenticator app:")
+        segno.make(login["totp_uri"], error="m").terminal(compact=True)
+    print(flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    asyncio.run(prepare(settings))
+    if args.command == "migrate":
+        print("database is up to date")
+    elif args.command == "team":
+        team = asyncio.run(create_team(settings, args.slug, args.name, args.timezone, args.locale))
+        print(f"created team {team.slug} ({team.name}); youth link: /chat/{team.slug}")
+    elif args.command == "user":
+        account = asyncio.run(
+            create_user(settings, args.team, args.email, args.role, args.first_name)
+        )
+        if args.json:
+            print(account.as_json())
+        else:
+            print(
+                f"created {args.role} {account.email}\n"
+                f"  password:          {account.password}\n"
+                f"  authenticator key: {account.totp_secret}\n"
+                f"  authenticator URI: {account.totp_uri}\n"
+                "Hand these over out of band; they are not shown again."
+            )
+    elif args.command == "audit":
+        intact, lines = asyncio.run(verify_audit(settings, args.team))
+        print("\n".join(lines) if lines else "no teams")
+        return 0 if intact else 1
+    elif args.command == "demo":
+        login = asyncio.run(ensure_demo(settings, os.environ.get("LYKTA_DEMO_PASSWORD")))
+        _print_demo(login, settings, args.host, args.port)
+        serve(settings, args.host, args.port)
+    else:  # serve
+        serve(settings, args.host, args.port)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings()
-        asyncio.run(_prepare(settings))
-        if args.command == "migrate":
-            print("database is up to date")
-            return 0
-        if args.command == "demo":
-            email, password = asyncio.run(ensure_demo(settings))
-            base = f"http://{'localhost' if args.host in ('127.0.0.1', '::1') else args.host}"
-            base += f":{args.port}"
-            print(
-                f"Lykta demo is starting.\n"
-                f"  Young person's chat: {base}/chat/{DEMO_TEAM}\n"
-                f"  Worker app:          {base}/app\n"
-                f"  Worker login:        {email}\n"
-                f"  Password:            {password}\n"
-                f"  Data directory:      {settings.data_dir.resolve()}\n",
-                flush=True,
-            )
-        serve(settings, args.host, args.port)
+        return run(args)
     except CliError as exc:
         print(f"lykta: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        return 0
-    return 0
+        return 130

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = Field(default=65536, ge=8, le=4_194_304)
     """KiB. Tests lower both to stay fast; production keeps the defaults."""
 
+    throttle_delay_scale: float = Field(default=1.0, ge=0, le=10)
+    """Scales the growing delay after failed logins; tests set 0 to stay fast."""
+
+    session_check_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How often a worker's live socket re-checks that its session has not timed out."""
+
     send_queue_size: int = Field(default=256, ge=8, le=100_000)
     """Frames buffered per socket; a socket that falls further behind is disconnected."""
 

@@ -1,8 +1,19 @@
 """Imports every model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from lykta.audit.models import AuditEntry
 from lykta.conversations.models import Conversation, Message
 from lykta.db import Base
-from lykta.staff.models import StaffSession, StaffUser
+from lykta.staff.models import Invitation, RecoveryCode, StaffSession, StaffUser
 from lykta.teams.models import Team
 
-__all__ = ["Base", "Conversation", "Message", "StaffSession", "StaffUser", "Team"]
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Conversation",
+    "Invitation",
+    "Message",
+    "RecoveryCode",
+    "StaffSession",
+    "StaffUser",
+    "Team",
+]

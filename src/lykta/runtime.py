@@ -10,6 +10,7 @@ from lykta.config import Settings
 from lykta.db import Database
 from lykta.realtime.broker import Broker, MemoryBroker
 from lykta.realtime.hub import Hub
+from lykta.staff.throttle import ClientThrottle
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Runtime:
     db: Database
     hub: Hub
     hasher: PasswordHasher
+    client_throttle: ClientThrottle
 
     @classmethod
     def create(cls, settings: Settings, broker: Broker | None = None) -> Runtime:
@@ -26,6 +28,7 @@ class Runtime:
             db=Database(settings),
             hub=Hub(broker or MemoryBroker(), settings.send_queue_size),
             hasher=make_hasher(settings),
+            client_throttle=ClientThrottle(),
         )
 
     async def start(self) -> None:

@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lykta.audit import service as audit
+from lykta.audit.service import Action, Actor
 from lykta.config import MAX_MESSAGE_LENGTH
 from lykta.conversations import resume_codes
 from lykta.conversations.errors import (
@@ -42,6 +44,7 @@ from lykta.realtime.protocol import (
 )
 from lykta.runtime import Runtime
 from lykta.staff.models import StaffUser
+from lykta.staff.service import StaffIdentity
 from lykta.teams.models import Team
 
 log = logging.getLogger(__name__)
@@ -287,6 +290,19 @@ async def history(
         if len(batch) < HISTORY_BATCH:
             return
         cursor = batch[-1].seq
+
+
+async def do_record_opened(rt: Runtime, caller: StaffIdentity, conversation_id: str) -> None:
+    """Audit that a worker opened a conversation and read its history."""
+    async with rt.db.write() as session:
+        await audit.record(
+            session,
+            caller.team_id,
+            Action.CONVERSATION_OPENED,
+            Actor(caller.user_id, caller.email),
+            target_type="conversation",
+            target_id=conversation_id,
+        )
 
 
 async def worker_name(rt: Runtime, conversation: Conversation) -> str | None:

@@ -4,9 +4,12 @@ the service, answer. Frames are documented in docs/protocol.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.websockets import WebSocket
 
 from lykta.conversations import service
@@ -44,7 +47,14 @@ from lykta.realtime.protocol import (
 )
 from lykta.realtime.session import receive_loop
 from lykta.runtime import Runtime
-from lykta.staff.service import StaffIdentity
+from lykta.staff.service import (
+    TOUCH_EVERY,
+    StaffIdentity,
+    control_channel,
+    resolve_session,
+    session_alive,
+    touch_session,
+)
 from lykta.teams.service import get_team_by_slug
 from lykta.web.security import STAFF_COOKIE, origin_allowed
 
@@ -182,13 +192,41 @@ class StaffSocket:
     rt: Runtime
     connection: Connection
     caller: StaffIdentity
+    opened: set[str] = field(default_factory=set)
+    last_touch: float = field(default_factory=time.monotonic)
 
     @property
     def author(self) -> service.Author:
         return service.Author(Sender.STAFF, self.caller.user_id, self.caller.first_name)
 
+    def on_control(self, payload: bytes) -> None:
+        """A session of this user ended somewhere: close if it is ours (or all ended)."""
+        try:
+            ended = orjson.loads(payload).get("end")
+        except (orjson.JSONDecodeError, AttributeError):
+            return
+        if ended == "all" or (isinstance(ended, list) and self.caller.session_hash.hex() in ended):
+            self.connection.close(CLOSE_NOT_LOGGED_IN)
+
+    async def watch_session(self) -> None:
+        """Close the socket once the session times out (idle or absolute)."""
+        while not self.connection.closing:
+            await asyncio.sleep(self.rt.settings.session_check_seconds)
+            if not await session_alive(self.rt, self.caller.session_hash):
+                self.connection.close(CLOSE_NOT_LOGGED_IN)
+                return
+
+    async def _touch(self) -> None:
+        """What a worker does over the socket counts as activity for the idle timeout."""
+        now = time.monotonic()
+        if now - self.last_touch >= TOUCH_EVERY.total_seconds():
+            self.last_touch = now
+            await touch_session(self.rt, self.caller.session_hash)
+
     async def handle(self, frame: Any) -> None:
         rt, caller = self.rt, self.caller
+        if not isinstance(frame, PingFrame):
+            await self._touch()
         match frame:
             case PingFrame():
                 self.connection.send(encode(PongFrame()))
@@ -197,6 +235,9 @@ class StaffSocket:
                     conversation = await access_conversation_for_staff(
                         session, caller, frame.conversation_id
                     )
+                if conversation.id not in self.opened:
+                    await service.do_record_opened(rt, caller, conversation.id)
+                    self.opened.add(conversation.id)
                 channel = conversation_channel(conversation.id)
                 await rt.hub.subscribe(self.connection, channel)
                 await _send_history(
@@ -232,8 +273,6 @@ class StaffSocket:
 
 
 async def staff_socket(websocket: WebSocket) -> None:
-    from lykta.staff.service import resolve_session
-
     rt: Runtime = websocket.app.state.runtime
     if not origin_allowed(websocket, rt.settings):
         await websocket.close(code=1008)
@@ -245,7 +284,14 @@ async def staff_socket(websocket: WebSocket) -> None:
         return
     connection = rt.hub.connect(websocket)
     handler = StaffSocket(rt, connection, caller)
+    connection.on_control = handler.on_control
+    watchdog = asyncio.create_task(handler.watch_session())
     try:
+        await rt.hub.subscribe(connection, control_channel(caller.user_id))
+        # The session may have ended between resolving it and subscribing.
+        if not await session_alive(rt, caller.session_hash):
+            connection.close(CLOSE_NOT_LOGGED_IN)
+            return
         connection.send(
             encode(
                 HelloFrame(
@@ -262,4 +308,5 @@ async def staff_socket(websocket: WebSocket) -> None:
             websocket, connection, _locale(websocket, rt), parse_staff_frame, handler.handle
         )
     finally:
+        watchdog.cancel()
         await rt.hub.disconnect(connection)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -22,6 +22,7 @@ from lykta.realtime.broker import Broker
 log = logging.getLogger(__name__)
 
 CLOSE_TRY_AGAIN = 1013
+CONTROL_PREFIX = "ctl:"
 
 
 class Connection:
@@ -32,6 +33,8 @@ class Connection:
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=queue_size)
         self._writer = asyncio.create_task(self._write_loop())
         self._closing = False
+        self.on_control: Callable[[bytes], None] | None = None
+        """Receives payloads of ``ctl:`` channels, which are never sent to the socket."""
 
     @property
     def closing(self) -> bool:
@@ -139,8 +142,12 @@ class Hub:
         return frozenset(self._subscribers.get(channel, ()))
 
     def dispatch(self, channel: str, payload: bytes) -> None:
+        control = channel.startswith(CONTROL_PREFIX)
         for connection in list(self._subscribers.get(channel, ())):
-            connection.send(payload)
+            if not control:
+                connection.send(payload)
+            elif connection.on_control is not None:
+                connection.on_control(payload)
 
     async def publish(self, channel: str, payload: bytes) -> None:
         await self.broker.publish(channel, payload)

@@ -18,6 +18,8 @@ class Team(Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
     default_locale: Mapped[str] = mapped_column(String(8), default="sv")
+    session_idle_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    session_absolute_hours: Mapped[int] = mapped_column(Integer, default=12)
     conversation_counter: Mapped[int] = mapped_column(Integer, default=0)
     """Last per-team conversation number handed out ("Chat 12" in the worker's list)."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
