@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -19,8 +19,12 @@ from lykta.config import Settings
 from lykta.conversations.sockets import staff_socket, youth_socket
 from lykta.realtime.broker import Broker
 from lykta.runtime import Runtime
+from lykta.staff.admin_routes import router as admin_router
+from lykta.staff.profile_routes import router as profile_router
 from lykta.staff.routes import router as staff_router
+from lykta.staff.web import Forbidden, NotLoggedIn
 from lykta.web import pages
+from lykta.web.csrf import CsrfCookie
 from lykta.web.render import STATIC
 from lykta.web.security import SecurityHeaders
 
@@ -60,15 +64,27 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.state.runtime = rt
     app.include_router(pages.router)
     app.include_router(staff_router)
+    app.include_router(profile_router)
+    app.include_router(admin_router)
     app.add_api_websocket_route("/ws/chat", youth_socket)
     app.add_api_websocket_route("/ws/staff", staff_socket)
     app.mount("/static", CachedStatic(directory=str(STATIC)), name="static")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 403:
+        if exc.status_code == 403 and request.method not in ("GET", "HEAD"):
             return JSONResponse({"detail": exc.detail}, status_code=403)
         return pages.error_page(request, exc.status_code)
+
+    @app.exception_handler(NotLoggedIn)
+    async def not_logged_in(request: Request, _exc: NotLoggedIn) -> Response:
+        if request.method in ("GET", "HEAD"):
+            return RedirectResponse("/app/login", status_code=303, headers=pages.NO_STORE)
+        return JSONResponse({"detail": "not logged in"}, status_code=401)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, _exc: Forbidden) -> Response:
+        return pages.error_page(request, 403)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
@@ -82,5 +98,6 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
         return pages.error_page(request, 500)
 
+    app.add_middleware(CsrfCookie, secure=settings.staff_cookie_secure)
     app.add_middleware(SecurityHeaders, hsts=settings.staff_cookie_secure)
     return app

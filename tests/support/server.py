@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pyotp
 import uvicorn
 
 from lykta.cli import build_app, server_config
@@ -25,9 +27,17 @@ from lykta.staff.service import StaffIdentity, do_create_staff
 from lykta.teams.service import do_create_team
 
 PASSWORD = "correct horse battery staple"
-TEAMS = (
-    ("demo", "Fältgruppen Demo", [("anna@demo.example", "Anna"), ("bo@demo.example", "Bo")]),
-    ("other", "Fältgruppen Annan", [("cecilia@other.example", "Cecilia")]),
+TEAMS: tuple[tuple[str, str, list[tuple[str, str, str]]], ...] = (
+    (
+        "demo",
+        "Fältgruppen Demo",
+        [("anna@demo.example", "Anna", "admin"), ("bo@demo.example", "Bo", "worker")],
+    ),
+    (
+        "other",
+        "Fältgruppen Annan",
+        [("cecilia@other.example", "Cecilia", "admin"), ("dag@other.example", "Dag", "worker")],
+    ),
 )
 
 
@@ -38,6 +48,19 @@ class Worker:
     team_slug: str
     user_id: int = 0
     team_id: int = 0
+    role: str = "worker"
+    totp_secret: str = ""
+    used_steps: set[int] = field(default_factory=set)
+
+    def code(self) -> str:
+        """A TOTP code this account has not used yet (replays are refused)."""
+        totp = pyotp.TOTP(self.totp_secret)
+        step = int(time.time() // 30)
+        for candidate in (step, step + 1):
+            if candidate not in self.used_steps and all(candidate > u for u in self.used_steps):
+                self.used_steps.add(candidate)
+                return totp.generate_otp(candidate)
+        raise RuntimeError("no unused TOTP code left in this 30-second window")
 
 
 @dataclass
@@ -53,6 +76,8 @@ def settings_for(data_dir: Path) -> Settings:
         database_url=url or None,
         argon2_time_cost=1,
         argon2_memory_cost=1024,
+        throttle_delay_scale=0,
+        session_check_seconds=0.2,
     )
 
 
@@ -62,6 +87,8 @@ def env_for(data_dir: Path) -> dict[str, str]:
         LYKTA_DATA_DIR=str(data_dir),
         LYKTA_ARGON2_TIME_COST="1",
         LYKTA_ARGON2_MEMORY_COST="1024",
+        LYKTA_THROTTLE_DELAY_SCALE="0",
+        LYKTA_SESSION_CHECK_SECONDS="0.2",
     )
     if os.environ.get("LYKTA_TEST_DATABASE_URL"):
         env["LYKTA_DATABASE_URL"] = os.environ["LYKTA_TEST_DATABASE_URL"]
@@ -69,29 +96,36 @@ def env_for(data_dir: Path) -> dict[str, str]:
 
 
 async def seed(settings: Settings) -> Seed:
-    """Migrate, then create two teams: ``demo`` (Anna, Bo) and ``other`` (Cecilia)."""
+    """Migrate, then create two teams, each with an admin and a worker (see ``TEAMS``)."""
     db = Database(settings)
     result = Seed()
     try:
         await upgrade(db)
         hasher = make_hasher(settings)
         async with db.write() as session:
-            for slug, name, people in (
-                (
-                    "demo",
-                    "Fältgruppen Demo",
-                    [("anna@demo.example", "Anna"), ("bo@demo.example", "Bo")],
-                ),
-                ("other", "Fältgruppen Annan", [("cecilia@other.example", "Cecilia")]),
-            ):
+            for slug, name, people in TEAMS:
                 team = await do_create_team(session, slug, name)
                 result.team_ids[slug] = team.id
-                for email, first_name in people:
+                for email, first_name, role in people:
+                    secret = pyotp.random_base32(32)
                     user = await do_create_staff(
-                        session, hasher, team, email=email, password=PASSWORD, first_name=first_name
+                        session,
+                        hasher,
+                        team,
+                        email=email,
+                        password=PASSWORD,
+                        first_name=first_name,
+                        role=role,
+                        totp_secret=secret,
                     )
                     result.workers[first_name] = Worker(
-                        email, first_name, slug, user_id=user.id, team_id=team.id
+                        email,
+                        first_name,
+                        slug,
+                        user_id=user.id,
+                        team_id=team.id,
+                        role=role,
+                        totp_secret=secret,
                     )
     finally:
         await db.dispose()
@@ -219,6 +253,30 @@ async def login_token(settings: Settings, worker: Worker) -> str:
         return await do_create_session(rt, user)
     finally:
         await rt.db.dispose()
+
+
+CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF_RE.search(html)
+    assert found, "no CSRF field in the page"
+    return found.group(1)
+
+
+def http_login(client: httpx.Client, worker: Worker, password: str = PASSWORD) -> httpx.Response:
+    """Log in through the real forms: password, then a fresh TOTP code."""
+    form = client.get("/app/login")
+    response = client.post(
+        "/app/login",
+        data={"email": worker.email, "password": password, "csrf": csrf_of(form.text)},
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/app/login/code"
+    code_page = client.get("/app/login/code")
+    return client.post(
+        "/app/login/code", data={"code": worker.code(), "csrf": csrf_of(code_page.text)}
+    )
 
 
 __all__ = ["PASSWORD", "Seed", "ServerProcess", "ServerThread", "StaffIdentity", "Worker"]

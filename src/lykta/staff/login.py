@@ -275,3 +275,15 @@ __all__ = [
     "login_password",
     "login_second_factor",
 ]
+
+
+async def record_logout(rt: Runtime, caller: StaffIdentity) -> None:
+    async with rt.db.write() as session:
+        await audit.record(
+            session,
+            caller.team_id,
+            Action.LOGOUT,
+            Actor(caller.user_id, caller.email),
+            target_type="staff",
+            target_id=caller.user_id,
+        )

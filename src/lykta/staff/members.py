@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
 from lykta.db import utcnow
+from lykta.i18n import N_
 from lykta.runtime import Runtime
 from lykta.staff import second_factor
 from lykta.staff.login import replace_recovery_codes
@@ -24,6 +25,7 @@ from lykta.staff.service import (
     StaffError,
     StaffIdentity,
     check_email,
+    check_email_free,
     check_first_name,
     check_role,
     do_create_session,
@@ -118,9 +120,7 @@ async def do_invite(rt: Runtime, caller: StaffIdentity, email: str, role: str) -
     role = check_role(role)
     token = secrets.token_urlsafe(32)
     async with rt.db.write() as session:
-        taken = await session.execute(select(StaffUser.id).where(StaffUser.email == email))
-        if taken.first() is not None:
-            raise StaffError(f"an account with e-mail {email!r} already exists")
+        await check_email_free(session, email)
         invitation = Invitation(
             team_id=caller.team_id,
             token_hash=hash_token(token),
@@ -188,11 +188,7 @@ async def do_accept_invitation(
                 select(Invitation).where(Invitation.token_hash == hash_token(token))
             )
         ).scalar_one()
-        taken = await session.execute(
-            select(StaffUser.id).where(StaffUser.email == invitation.email)
-        )
-        if taken.first() is not None:
-            raise StaffError(f"an account with e-mail {invitation.email!r} already exists")
+        await check_email_free(session, invitation.email)
         user = StaffUser(
             team_id=invitation.team_id,
             email=invitation.email,
@@ -231,13 +227,13 @@ async def do_set_active(rt: Runtime, caller: StaffIdentity, member_id: int, acti
     async with rt.db.write() as session:
         member = await access_member_for_admin(session, caller, member_id)
         if not active and member.id == caller.user_id:
-            raise StaffError("you cannot deactivate yourself")
+            raise StaffError(N_("You cannot deactivate yourself."))
         if (
             not active
             and member.role == Role.ADMIN.value
             and not await _admins_left(session, caller.team_id, member.id)
         ):
-            raise StaffError("the team must keep at least one active admin")
+            raise StaffError(N_("The team must keep at least one active admin."))
         member.active = active
         if not active:
             await end_user_sessions(session, member.id)
@@ -263,7 +259,7 @@ async def do_change_role(rt: Runtime, caller: StaffIdentity, member_id: int, rol
         if member.role == Role.ADMIN.value and not await _admins_left(
             session, caller.team_id, member.id
         ):
-            raise StaffError("the team must keep at least one active admin")
+            raise StaffError(N_("The team must keep at least one active admin."))
         previous, member.role = member.role, role
         await audit.record(
             session,
@@ -305,7 +301,7 @@ async def do_change_password(rt: Runtime, caller: StaffIdentity, current: str, n
     async with rt.db.read() as session:
         user = await session.get(StaffUser, caller.user_id)
     if user is None or not await verify_password(rt.hasher, user.password_hash, current):
-        raise StaffError("the current password is wrong")
+        raise StaffError(N_("The current password is wrong."))
     new_hash = await hash_password(rt.hasher, new)
     async with rt.db.write() as session:
         await session.execute(

@@ -23,6 +23,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lykta.db import utcnow
+from lykta.errors import UserError
+from lykta.i18n import N_
 from lykta.runtime import Runtime
 from lykta.staff.models import Role, StaffSession, StaffUser
 from lykta.teams.models import Team
@@ -36,7 +38,7 @@ MAX_PASSWORD_LENGTH = 1024
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}$")
 
 
-class StaffError(ValueError):
+class StaffError(UserError):
     """An account change could not be made; the message is fit to show its author."""
 
 
@@ -69,14 +71,16 @@ def normalise_email(email: str) -> str:
 def check_email(email: str) -> str:
     email = normalise_email(email)
     if not EMAIL_RE.fullmatch(email):
-        raise StaffError(f"invalid e-mail address {email!r}")
+        raise StaffError(N_("%(email)s is not a valid e-mail address."), email=email)
     return email
 
 
 def check_password(password: str) -> str:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise StaffError(
-            f"a password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long"
+            N_("A password must be %(min)d to %(max)d characters long."),
+            min=MIN_PASSWORD_LENGTH,
+            max=MAX_PASSWORD_LENGTH,
         )
     return password
 
@@ -84,14 +88,20 @@ def check_password(password: str) -> str:
 def check_first_name(first_name: str) -> str:
     first_name = " ".join(first_name.split())
     if not first_name or len(first_name) > 60:
-        raise StaffError("a first name of 1-60 characters is required")
+        raise StaffError(N_("A first name of 1 to 60 characters is required."))
     return first_name
 
 
 def check_role(role: str) -> str:
     if role not in {r.value for r in Role}:
-        raise StaffError(f"unknown role {role!r}: use worker or admin")
+        raise StaffError(N_("Unknown role %(role)s: use worker or admin."), role=role)
     return role
+
+
+async def check_email_free(session: AsyncSession, email: str) -> None:
+    existing = await session.execute(select(StaffUser.id).where(StaffUser.email == email))
+    if existing.first() is not None:
+        raise StaffError(N_("An account with the e-mail %(email)s already exists."), email=email)
 
 
 async def hash_password(hasher: PasswordHasher, password: str) -> str:
@@ -113,9 +123,7 @@ async def do_create_staff(
     first_name = check_first_name(first_name)
     role = check_role(role)
     check_password(password)
-    existing = await session.execute(select(StaffUser.id).where(StaffUser.email == email))
-    if existing.first() is not None:
-        raise StaffError(f"an account with e-mail {email!r} already exists")
+    await check_email_free(session, email)
     user = StaffUser(
         team_id=team.id,
         email=email,

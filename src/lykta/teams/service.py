@@ -11,19 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
+from lykta.errors import UserError
+from lykta.i18n import N_
 from lykta.teams.models import Team
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 
-class TeamError(ValueError):
+class TeamError(UserError):
     """A team could not be created; the message is fit to show an operator."""
 
 
 def check_slug(slug: str) -> str:
     if not SLUG_RE.fullmatch(slug):
         raise TeamError(
-            f"invalid team slug {slug!r}: use 1-40 lowercase letters, digits and inner hyphens"
+            N_("Invalid short name %(slug)s: use 1-40 lowercase letters, digits and hyphens."),
+            slug=slug,
         )
     return slug
 
@@ -46,11 +49,11 @@ async def do_create_team(
     check_slug(slug)
     name = " ".join(name.split())
     if not name or len(name) > 200:
-        raise TeamError("a team needs a name of 1-200 characters")
+        raise TeamError(N_("A team needs a name of 1 to 200 characters."))
     check_timezone(timezone)
     check_locale(default_locale)
     if await get_team_by_slug(session, slug) is not None:
-        raise TeamError(f"a team with slug {slug!r} already exists")
+        raise TeamError(N_("A team with the short name %(slug)s already exists."), slug=slug)
     team = Team(slug=slug, name=name, timezone=timezone, default_locale=default_locale)
     session.add(team)
     await session.flush()
@@ -75,13 +78,15 @@ def check_timezone(name: str) -> str:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise TeamError(f"unknown time zone {name!r} (use e.g. Europe/Stockholm)") from None
+        raise TeamError(
+            N_("Unknown time zone %(zone)s (use e.g. Europe/Stockholm)."), zone=name
+        ) from None
     return name
 
 
 def check_locale(locale: str) -> str:
     if locale not in LOCALES:
-        raise TeamError(f"unknown language {locale!r}: use one of {', '.join(LOCALES)}")
+        raise TeamError(N_("Unknown language %(code)s: use sv or en."), code=locale)
     return locale
 
 
@@ -96,11 +101,11 @@ class TeamSettings:
     def checked(self) -> TeamSettings:
         name = " ".join(self.name.split())
         if not name or len(name) > 200:
-            raise TeamError("a team needs a name of 1-200 characters")
+            raise TeamError(N_("A team needs a name of 1 to 200 characters."))
         if not IDLE_MINUTES[0] <= self.session_idle_minutes <= IDLE_MINUTES[1]:
-            raise TeamError("the idle timeout must be 5 to 240 minutes")
+            raise TeamError(N_("The idle timeout must be 5 to 240 minutes."))
         if not ABSOLUTE_HOURS[0] <= self.session_absolute_hours <= ABSOLUTE_HOURS[1]:
-            raise TeamError("the absolute timeout must be 1 to 24 hours")
+            raise TeamError(N_("The absolute timeout must be 1 to 24 hours."))
         return TeamSettings(
             name,
             check_timezone(self.timezone),

@@ -19,6 +19,7 @@ router = APIRouter()
 NO_STORE = {"cache-control": "no-store"}
 
 ERROR_TEXTS = {
+    403: (N_("Not for you"), N_("Your role in the team does not give access to this page.")),
     404: (N_("Page not found"), N_("There is nothing here. Check the address and try again.")),
     405: (N_("Not allowed"), N_("That cannot be done here.")),
     500: (N_("Something went wrong"), N_("Try again in a moment.")),

@@ -42,16 +42,23 @@ class SecurityHeaders:
         self.headers = list(HEADERS)
         if hsts:
             self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+        self.staff_headers = [
+            (n, b"same-origin" if n == b"referrer-policy" else v) for n, v in self.headers
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        # The worker app posts forms to itself; with no-referrer, browsers would send
+        # "Origin: null" and the same-origin check would refuse them.
+        headers = self.staff_headers if scope["path"].startswith("/app") else self.headers
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in self.headers if n not in present]
+                extra = [(n, v) for n, v in headers if n not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

@@ -1,0 +1,37 @@
+"""Helpers shared by the staff-account integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+
+from lykta.config import Settings
+from lykta.db import Database
+from tests.support.server import ServerThread
+
+
+@contextmanager
+def browser(server: ServerThread, source: str = "127.0.0.1") -> Iterator[httpx.Client]:
+    """A cookie-keeping HTTP client, optionally from another loopback address."""
+    transport = httpx.HTTPTransport(local_address=source)
+    with httpx.Client(base_url=server.http, follow_redirects=False, transport=transport) as c:
+        yield c
+
+
+def db_update(settings: Settings, model: Any, where: Any, **values: Any) -> None:
+    """Change rows directly, as time passing (or an attacker with the database) would."""
+
+    async def run() -> None:
+        db = Database(settings)
+        try:
+            async with db.write() as session:
+                await session.execute(update(model).where(where).values(**values))
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
