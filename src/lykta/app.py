@@ -26,9 +26,12 @@ from lykta.staff.web import Forbidden, NotLoggedIn
 from lykta.web import pages
 from lykta.web.csrf import CsrfCookie
 from lykta.web.render import STATIC
-from lykta.web.security import SecurityHeaders
+from lykta.web.security import HeadAsGet, SecurityHeaders
 
 log = logging.getLogger(__name__)
+
+ROUTERS = (pages.router, staff_router, profile_router, admin_router)
+"""Every HTTP router of the app (the isolation tests walk these)."""
 
 
 class CachedStatic(StaticFiles):
@@ -62,10 +65,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         lifespan=lifespan,
     )
     app.state.runtime = rt
-    app.include_router(pages.router)
-    app.include_router(staff_router)
-    app.include_router(profile_router)
-    app.include_router(admin_router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_api_websocket_route("/ws/chat", youth_socket)
     app.add_api_websocket_route("/ws/staff", staff_socket)
     app.mount("/static", CachedStatic(directory=str(STATIC)), name="static")
@@ -100,4 +101,5 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
 
     app.add_middleware(CsrfCookie, secure=settings.staff_cookie_secure)
     app.add_middleware(SecurityHeaders, hsts=settings.staff_cookie_secure)
+    app.add_middleware(HeadAsGet)
     return app

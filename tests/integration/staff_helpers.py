@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,4 +35,6 @@ def db_update(settings: Settings, model: Any, where: Any, **values: Any) -> None
         finally:
             await db.dispose()
 
-    asyncio.run(run())
+    # A thread of its own, so that this works from sync and async tests alike.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()

@@ -54,7 +54,7 @@ async def _members_page(
     )
 
 
-@router.api_route("/members", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.get("/members", response_class=HTMLResponse)
 async def members_page(request: Request, caller: Admin) -> Response:
     return await _members_page(request, caller)
 
@@ -121,7 +121,7 @@ async def _team(request: Request, caller: StaffIdentity) -> Team:
     return team
 
 
-@router.api_route("/settings", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.get("/settings", response_class=HTMLResponse)
 async def settings_page(request: Request, caller: Admin) -> Response:
     team = await _team(request, caller)
     return page(
@@ -167,7 +167,7 @@ async def settings_save(
     )
 
 
-@router.api_route("/audit", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.get("/audit", response_class=HTMLResponse)
 async def audit_page(
     request: Request,
     caller: Admin,

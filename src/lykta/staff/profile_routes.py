@@ -45,7 +45,7 @@ def _profile(
     )
 
 
-@router.api_route("/profile", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.get("/profile", response_class=HTMLResponse)
 async def profile(request: Request, caller: Staff) -> Response:
     return _profile(request, caller)
 

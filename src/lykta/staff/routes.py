@@ -47,7 +47,7 @@ def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
 
-@router.api_route("", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.get("", response_class=HTMLResponse)
 async def app_shell(
     request: Request, caller: Annotated[StaffIdentity, Depends(current_staff)]
 ) -> Response:
@@ -65,7 +65,7 @@ async def app_shell(
     )
 
 
-@router.api_route("/login", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
     return page(request, "login.html", {"error": None, "email": ""})
 
@@ -90,7 +90,7 @@ async def login_post(
     return response
 
 
-@router.api_route("/login/code", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.get("/login/code", response_class=HTMLResponse)
 async def code_form(request: Request) -> Response:
     if await pending_staff(request) is None:
         return _redirect("/app/login")
@@ -131,7 +131,7 @@ async def _enrol_page(
     )
 
 
-@router.api_route("/enrol", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.get("/enrol", response_class=HTMLResponse)
 async def enrol_form(request: Request) -> Response:
     pending = await pending_staff(request)
     if pending is None:
@@ -163,7 +163,7 @@ async def enrol_post(request: Request, code: Annotated[str, Form(max_length=32)]
     return response
 
 
-@router.api_route("/invite/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.get("/invite/{token}", response_class=HTMLResponse)
 async def invitation_form(request: Request, token: str) -> Response:
     found = await members.open_invitation(runtime(request), token)
     if found is None:

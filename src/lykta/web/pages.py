@@ -40,17 +40,17 @@ def request_locale(request: Request, default: str | None = None) -> str:
     )
 
 
-@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse)
 async def index(request: Request) -> Response:
     return render(request, request_locale(request), "index.html", headers=NO_STORE)
 
 
-@router.api_route("/healthz", methods=["GET", "HEAD"])
+@router.get("/healthz")
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.api_route("/chat/{slug}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.get("/chat/{slug}", response_class=HTMLResponse)
 async def chat_page(request: Request, slug: str) -> Response:
     rt = runtime(request)
     async with rt.db.read() as session:
