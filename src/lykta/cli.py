@@ -110,7 +110,10 @@ async def prepare(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CliError(f"cannot create data directory {settings.data_dir}: {exc}") from None
-    db = Database(settings)
+    try:
+        db = Database(settings)
+    except Exception as exc:  # a malformed URL, or a driver that is not installed
+        raise CliError(f"cannot use the database URL: {type(exc).__name__}: {exc}") from None
     try:
         await upgrade(db)
     except Exception as exc:

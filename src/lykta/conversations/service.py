@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 
 HISTORY_BATCH = 500
 CLOSED_IN_LIST = 50
-_CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {0x7F: None}
+_CONTROL = {c: None for c in [*range(32), *range(0x7F, 0xA0)] if c not in (9, 10)}
+"""C0 and C1 control characters and DEL; tabs and newlines stay."""
 
 
 @dataclass(frozen=True)

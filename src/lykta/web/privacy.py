@@ -19,13 +19,15 @@ import secrets
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-_IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?![\d.])"
+_OCTETS = r"(?:\d{1,3}\.){3}\d{1,3}"
+_IPV4 = rf"(?<![\d.]){_OCTETS}(?::\d+)?(?![\d.])"
 _H = "[0-9a-fA-F]{1,4}"
+_TAIL = f"(?:{_OCTETS}|{_H})"  # an IPv6 address may end in an embedded IPv4 address
 _IPV6 = (
     r"(?<![:\w])\[?(?:"
-    f"(?:{_H}:){{7}}{_H}"  # full form
-    f"|(?:{_H}:)*(?:{_H})?::(?:{_H}:)*(?:{_H})?"  # compressed form (contains ::)
-    r")\]?(?::\d+)?(?![:\w])"
+    f"(?:{_H}:){{6}}(?:{_H}:{_H}|{_OCTETS})"  # full form
+    f"|(?:{_H}:)*(?:{_H})?::(?:{_H}:)*(?:{_TAIL})?"  # compressed form (contains ::)
+    r")\]?(?::\d+)?(?![:\w.])"
 )
 ADDRESS_RE = re.compile(f"{_IPV4}|{_IPV6}")
 
@@ -68,6 +70,8 @@ def client_key(scope: Scope) -> str:
 
 
 class RedactAddresses(logging.Filter):
+    """Redacts the message of a record (for handlers with their own formatter)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         redacted = ADDRESS_RE.sub("[address]", message)
@@ -77,10 +81,17 @@ class RedactAddresses(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Redacts the whole formatted line, tracebacks and exception texts included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return ADDRESS_RE.sub("[address]", super().format(record))
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Plain lines on stderr, addresses redacted, no access log."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactAddresses())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,0 +1,78 @@
+"""Small stand-ins for the unit tests: a WebSocket the hub can write to, and a broker that
+records what the hub asks of it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, cast
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from lykta.realtime.broker import MemoryBroker
+from lykta.realtime.hub import Connection, Hub
+
+
+class FakeWebSocket:
+    """What ``Connection`` uses of a WebSocket: ``send_text``, ``close`` and
+    ``application_state``; plus ``receive`` for the receive loop.
+
+    With ``block=True`` every ``send_text`` waits for ``release`` — a phone that stopped
+    reading."""
+
+    def __init__(self, *, block: bool = False, incoming: list[dict[str, Any]] | None = None):
+        self.sent: list[str] = []
+        self.closed_with: int | None = None
+        self.application_state = WebSocketState.CONNECTED
+        self.release = asyncio.Event()
+        if not block:
+            self.release.set()
+        self.incoming = list(incoming or [])
+
+    async def send_text(self, text: str) -> None:
+        await self.release.wait()
+        self.sent.append(text)
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self.closed_with = code
+        self.application_state = WebSocketState.DISCONNECTED
+
+    async def receive(self) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        if self.incoming:
+            return self.incoming.pop(0)
+        return {"type": "websocket.disconnect", "code": 1000}
+
+    @property
+    def as_websocket(self) -> WebSocket:
+        return cast(WebSocket, self)
+
+
+class RecordingBroker(MemoryBroker):
+    """A ``MemoryBroker`` that counts the hub's subscribe and unsubscribe calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.subscribed: list[str] = []
+        self.unsubscribed: list[str] = []
+
+    async def subscribe(self, channel: str) -> None:
+        self.subscribed.append(channel)
+        await super().subscribe(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        self.unsubscribed.append(channel)
+        await super().unsubscribe(channel)
+
+
+def connect(hub: Hub, websocket: FakeWebSocket) -> Connection:
+    return hub.connect(websocket.as_websocket)
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
+    """Let the event loop run until ``predicate`` holds (writer tasks, spawned closes)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if predicate():
+                return
+            await asyncio.sleep(0.001)

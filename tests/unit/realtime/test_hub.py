@@ -1,0 +1,218 @@
+"""The hub: per-socket bounded queues, reference-counted channel subscriptions, fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from starlette.websockets import WebSocketState
+
+from lykta.realtime.hub import CLOSE_TRY_AGAIN, Connection, Hub
+from tests.unit.fakes import FakeWebSocket, RecordingBroker, eventually
+
+QUEUE = 3
+
+Connect = Callable[..., tuple[Connection, FakeWebSocket]]
+
+
+@pytest.fixture
+def broker() -> RecordingBroker:
+    return RecordingBroker()
+
+
+@pytest.fixture
+async def hub(broker: RecordingBroker) -> AsyncIterator[Hub]:
+    hub = Hub(broker, QUEUE)
+    await hub.start()
+    yield hub
+    await hub.stop()
+
+
+@pytest.fixture
+async def connect(hub: Hub) -> AsyncIterator[Connect]:
+    made: list[tuple[Connection, FakeWebSocket]] = []
+
+    def factory(*, block: bool = False) -> tuple[Connection, FakeWebSocket]:
+        websocket = FakeWebSocket(block=block)
+        connection = hub.connect(websocket.as_websocket)
+        made.append((connection, websocket))
+        return connection, websocket
+
+    yield factory
+    for connection, websocket in made:
+        websocket.release.set()
+        await hub.disconnect(connection)
+
+
+def frame(n: int) -> bytes:
+    return f'{{"type":"message","seq":{n}}}'.encode()
+
+
+async def test_a_socket_that_falls_behind_is_closed_1013_and_others_still_receive(
+    hub: Hub, connect: Connect
+) -> None:
+    slow, slow_ws = connect(block=True)  # stopped reading: its first send never returns
+    fast, fast_ws = connect()
+    for connection in (slow, fast):
+        await hub.subscribe(connection, "conv:x")
+
+    # One frame in the slow socket's stuck send, QUEUE frames queued; the next overflows.
+    def fast_got(count: int) -> Callable[[], bool]:
+        return lambda: len(fast_ws.sent) == count
+
+    total = QUEUE + 4
+    for n in range(total):
+        await hub.publish("conv:x", frame(n))
+        await eventually(fast_got(n + 1))  # the fast reader keeps up
+
+    await eventually(lambda: slow_ws.closed_with is not None)
+    assert slow_ws.closed_with == CLOSE_TRY_AGAIN == 1013
+    assert slow.closing
+    assert slow_ws.application_state == WebSocketState.DISCONNECTED
+    assert slow_ws.sent == []
+    # Everybody else got every frame, in order, and was not closed.
+    assert fast_ws.sent == [frame(n).decode() for n in range(total)]
+    assert fast_ws.closed_with is None
+    assert not fast.closing
+    # And keeps getting them after the slow socket is gone.
+    await hub.publish("conv:x", frame(99))
+    await eventually(lambda: len(fast_ws.sent) == total + 1)
+
+
+async def test_the_queue_holds_exactly_its_size_before_closing(hub: Hub, connect: Connect) -> None:
+    slow, slow_ws = connect(block=True)
+    await hub.subscribe(slow, "conv:x")
+    await hub.publish("conv:x", frame(0))
+    await eventually(lambda: slow._queue.empty())  # the writer is stuck sending frame 0
+    for n in range(1, QUEUE + 1):
+        await hub.publish("conv:x", frame(n))
+    assert not slow.closing
+    await hub.publish("conv:x", frame(QUEUE + 1))
+    assert slow.closing
+    await eventually(lambda: slow_ws.closed_with == CLOSE_TRY_AGAIN)
+
+
+async def test_frames_after_close_are_dropped(hub: Hub, connect: Connect) -> None:
+    connection, websocket = connect()
+    await hub.subscribe(connection, "conv:x")
+    connection.close()
+    await eventually(lambda: websocket.closed_with == 1000)
+    await hub.publish("conv:x", frame(1))
+    connection.send(frame(2))
+    await asyncio.sleep(0.02)
+    assert websocket.sent == []
+
+
+async def test_subscriptions_are_reference_counted(
+    hub: Hub, broker: RecordingBroker, connect: Connect
+) -> None:
+    a, _ = connect()
+    b, _ = connect()
+    await hub.subscribe(a, "conv:x")
+    await hub.subscribe(b, "conv:x")
+    await hub.subscribe(a, "conv:x")  # twice from the same socket counts once
+    await hub.subscribe(a, "team:1")
+    assert broker.subscribed == ["conv:x", "team:1"]
+    assert hub.connections("conv:x") == {a, b}
+
+    await hub.unsubscribe(a, "conv:x")
+    assert broker.unsubscribed == []
+    assert hub.connections("conv:x") == {b}
+    await hub.unsubscribe(a, "conv:x")  # again: nothing changes
+    assert broker.unsubscribed == []
+    await hub.unsubscribe(b, "conv:x")
+    assert broker.unsubscribed == ["conv:x"]
+    assert hub.connections("conv:x") == frozenset()
+
+    # Subscribing again after the last one left asks the broker again, once.
+    await hub.subscribe(b, "conv:x")
+    assert broker.subscribed == ["conv:x", "team:1", "conv:x"]
+
+
+async def test_disconnect_leaves_every_channel_once(
+    hub: Hub, broker: RecordingBroker, connect: Connect
+) -> None:
+    a, _ = connect()
+    b, _ = connect()
+    for channel in ("conv:1", "conv:2", "team:1"):
+        await hub.subscribe(a, channel)
+    await hub.subscribe(b, "team:1")
+    await hub.disconnect(a)
+    assert sorted(broker.unsubscribed) == ["conv:1", "conv:2"]
+    assert a.channels == set()
+    assert hub.connections("team:1") == {b}
+
+
+async def test_dispatch_sends_the_same_text_to_every_subscriber_and_nobody_else(
+    hub: Hub, connect: Connect
+) -> None:
+    subscribers = [connect() for _ in range(3)]
+    outsider, outsider_ws = connect()
+    for connection, _ in subscribers:
+        await hub.subscribe(connection, "conv:x")
+    await hub.subscribe(outsider, "conv:y")
+    payload = '{"type":"message","body":"Hej då 🙂 <b>"}'.encode()
+
+    hub.dispatch("conv:x", payload)
+    await eventually(lambda: all(ws.sent for _, ws in subscribers))
+    for _, websocket in subscribers:
+        assert websocket.sent == [payload.decode()]
+    assert outsider_ws.sent == []
+
+
+async def test_publish_reaches_only_subscribed_sockets_in_order(hub: Hub, connect: Connect) -> None:
+    a, a_ws = connect()
+    b, b_ws = connect()
+    await hub.subscribe(a, "conv:x")
+    await hub.subscribe(b, "team:1")
+    for n in range(3):
+        await hub.publish("conv:x", frame(n))
+    await hub.publish("team:1", frame(100))
+    await hub.publish("conv:nobody", frame(200))
+    await eventually(lambda: len(a_ws.sent) == 3 and len(b_ws.sent) == 1)
+    assert a_ws.sent == [frame(n).decode() for n in range(3)]
+    assert b_ws.sent == [frame(100).decode()]
+
+
+async def test_drain_sends_what_was_queued_before_stopping(hub: Hub, connect: Connect) -> None:
+    connection, websocket = connect()
+    for n in range(QUEUE - 1):
+        connection.send(frame(n))
+    async with asyncio.timeout(0.5):  # ends as soon as the queue is empty, not by timeout
+        await connection.drain_and_stop()
+    assert websocket.sent == [frame(n).decode() for n in range(QUEUE - 1)]
+    assert connection.closing
+
+
+async def test_stop_closes_every_socket_as_going_away(broker: RecordingBroker) -> None:
+    hub = Hub(broker, QUEUE)
+    await hub.start()
+    sockets = [FakeWebSocket() for _ in range(2)]
+    for n, websocket in enumerate(sockets):
+        await hub.subscribe(hub.connect(websocket.as_websocket), f"conv:{n}")
+    await hub.stop()
+    assert [ws.closed_with for ws in sockets] == [1001, 1001]
+    # The broker stopped too: publishing delivers nothing any more.
+    await broker.publish("conv:0", frame(1))
+    assert sockets[0].sent == []
+
+
+async def test_control_channels_never_reach_the_socket(hub: Hub, connect: Connect) -> None:
+    connection, websocket = connect()
+    control: list[bytes] = []
+    connection.on_control = control.append
+    await hub.subscribe(connection, "ctl:user:1")
+    await hub.subscribe(connection, "conv:x")
+    await hub.publish("ctl:user:1", b'{"end":"all"}')
+    await hub.publish("conv:x", frame(1))
+    await eventually(lambda: len(websocket.sent) == 1)
+    assert control == [b'{"end":"all"}']
+    assert websocket.sent == [frame(1).decode()]
+    # A socket without a control handler just ignores control payloads.
+    other, other_ws = connect()
+    await hub.subscribe(other, "ctl:user:1")
+    await hub.publish("ctl:user:1", b'{"end":"all"}')
+    await asyncio.sleep(0.01)
+    assert other_ws.sent == []
+    assert not other.closing
