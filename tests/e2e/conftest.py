@@ -1,0 +1,318 @@
+"""Browser tests: a real server (``lykta demo``) and Debian's Chromium driven by Playwright.
+
+Set ``LYKTA_SKIP_E2E=1`` to skip them; otherwise a missing Chromium is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TEAM = "demo"
+WORKER_EMAIL = "worker@demo.example"
+WORKER_PASSWORD = "e2e-correct-horse-battery"
+WORKER_NAME = "Anna"
+CODE_RE = re.compile(r"^[A-Z0-9]{4}(?: [A-Z0-9]{4})+$")
+
+expect.set_options(timeout=10_000)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests after all others. While Playwright's sync API is alive it keeps
+    an asyncio loop marked as running in the main thread, which breaks ``asyncio.run`` in
+    any test that would come after it in the same session."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+def _skip_requested() -> bool:
+    return os.environ.get("LYKTA_SKIP_E2E") == "1"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=1) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    data_dir: Path
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``lykta demo`` on a free port with a fresh data directory."""
+    if _skip_requested():
+        pytest.skip("LYKTA_SKIP_E2E=1")
+    data_dir = tmp_path_factory.mktemp("lykta-e2e")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "LYKTA_DATA_DIR": str(data_dir),
+        "LYKTA_DEMO_PASSWORD": WORKER_PASSWORD,
+        "LYKTA_ARGON2_TIME_COST": "1",
+        "LYKTA_ARGON2_MEMORY_COST": "1024",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_path = data_dir / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lykta", "demo", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not _healthy(url):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    output = log_path.read_text(errors="replace")
+                    pytest.fail("the server did not start:\n" + output)
+                time.sleep(0.1)
+            yield Server(url, data_dir)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server_url(server: Server) -> str:
+    return server.url
+
+
+class Totp:
+    """Codes for the demo worker's authenticator; each time step is accepted only once."""
+
+    def __init__(self, secret: str) -> None:
+        self.totp = pyotp.TOTP(secret)
+        self.last = 0
+
+    def code(self) -> str:
+        while True:
+            step = int(time.time() // 30)
+            for candidate in (step, step + 1):  # the server allows one step of drift
+                if candidate > self.last:
+                    self.last = candidate
+                    return str(self.totp.generate_otp(candidate))
+            time.sleep(0.5)  # both used: only after more than two logins in one step
+
+
+@pytest.fixture(scope="session")
+def totp(server: Server) -> Totp:
+    login = (server.data_dir / "demo-login.txt").read_text()
+    found = re.search(r"^totp_secret: (\S+)$", login, re.MULTILINE)
+    assert found, "the demo login file has no TOTP secret"
+    return Totp(found.group(1))
+
+
+def log_in(page: Page, totp: Totp) -> None:
+    """Through the real forms: e-mail and password, then the code from the authenticator."""
+    page.goto("/app/login")
+    page.get_by_label("E-mail address").fill(WORKER_EMAIL)
+    page.get_by_label("Password").fill(WORKER_PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(re.compile(r"/app/login/code$"))
+    page.get_by_label("Code").fill(totp.code())
+    page.get_by_test_id("code-submit").click()
+    expect(page).to_have_url(re.compile(r"/app$"))
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    if _skip_requested():
+        pytest.skip("LYKTA_SKIP_E2E=1")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install chromium, or set LYKTA_SKIP_E2E=1 to skip")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Problems:
+    """Script errors and CSP violations seen on any page of a test; the test fails on any."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def watch(self, page: Page) -> None:
+        page.on("pageerror", lambda exc: self.items.append(f"pageerror: {exc}"))
+        page.on("console", self._console)
+        page.on("dialog", lambda dialog: self.items.append(f"dialog: {dialog.message}"))
+
+    def _console(self, message: Any) -> None:
+        text = message.text
+        if "Content Security Policy" in text or "Refused to" in text:
+            self.items.append(f"console: {text}")
+
+
+NewPage = Callable[..., Page]
+
+
+@pytest.fixture
+def new_page(chromium: Browser, server_url: str) -> Iterator[NewPage]:
+    """Open a page in a fresh browser context (its own cookies and sessionStorage).
+
+    ``new_page(path, width=360, height=640, locale="en-US", **context_options)``; pass
+    ``path=None`` to get the page before it has loaded anything.
+    """
+    contexts: list[BrowserContext] = []
+    problems = Problems()
+
+    def make(
+        path: str | None = "/chat/" + TEAM,
+        *,
+        width: int = 360,
+        height: int = 640,
+        locale: str = "en-US",
+        **options: Any,
+    ) -> Page:
+        context = chromium.new_context(
+            base_url=server_url,
+            viewport={"width": width, "height": height},
+            locale=locale,
+            **options,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        problems.watch(page)
+        if path is not None:
+            page.goto(path)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert problems.items == []
+
+
+@pytest.fixture(scope="session")
+def worker_session(chromium: Browser, server: Server, totp: Totp) -> dict[str, Any]:
+    """Log in once (TOTP codes cannot be reused); each test's worker gets the cookies."""
+    context = chromium.new_context(base_url=server.url)
+    try:
+        log_in(context.new_page(), totp)
+        state: dict[str, Any] = dict(context.storage_state())
+    finally:
+        context.close()
+    return state
+
+
+@pytest.fixture
+def worker(new_page: NewPage, worker_session: dict[str, Any]) -> Callable[..., Page]:
+    """A logged-in worker's app in its own browser context, with the list loaded."""
+
+    def make(width: int = 1280, height: int = 800) -> Page:
+        page = new_page("/app", width=width, height=height, storage_state=worker_session)
+        expect(page).to_have_url(re.compile(r"/app$"))
+        expect(page.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
+        return page
+
+    return make
+
+
+@pytest.fixture
+def fresh_login(new_page: NewPage, totp: Totp) -> Callable[..., Page]:
+    """A worker who logs in through the forms in this test (a session of their own)."""
+
+    def make(width: int = 360, height: int = 640) -> Page:
+        page = new_page(None, width=width, height=height)
+        log_in(page, totp)
+        return page
+
+    return make
+
+
+class UI:
+    """Helpers the tests share (a fixture, so that test modules import nothing from here)."""
+
+    team = TEAM
+    worker_name = WORKER_NAME
+    code_re = CODE_RE
+    WAITING = "Waiting for a worker to join. You can already write your message."
+
+    @staticmethod
+    def conversation_ids(page: Page) -> list[str]:
+        ids: list[str] = page.get_by_test_id("conv-item").evaluate_all(
+            "els => els.map(e => e.dataset.id)"
+        )
+        return ids
+
+    @staticmethod
+    def new_conversation(page: Page, before: list[str]) -> Locator:
+        """The one list entry that was not in ``before``, once it has appeared (live)."""
+        selector = "[data-testid=conv-item]" + "".join(f':not([data-id="{i}"])' for i in before)
+        item = page.locator(selector)
+        expect(item).to_have_count(1)
+        return item
+
+    @staticmethod
+    def send(page: Page, text: str) -> None:
+        box = page.get_by_test_id("composer-input")
+        box.fill(text)
+        box.press("Enter")
+
+    @staticmethod
+    def message(page: Page, text: str) -> Locator:
+        """The message rows whose body is exactly ``text``."""
+        return page.get_by_test_id("message").filter(
+            has=page.locator(".body").get_by_text(text, exact=True)
+        )
+
+
+@pytest.fixture
+def ui() -> UI:
+    return UI()
+
+
+@pytest.fixture
+def start_chat(new_page: NewPage) -> Callable[..., Page]:
+    """A young person's page with a started conversation (resume code shown)."""
+
+    def make(**options: Any) -> Page:
+        page = new_page(**options)
+        page.get_by_test_id("start").click()
+        expect(page.get_by_test_id("resume-code")).to_have_text(CODE_RE)
+        return page
+
+    return make
