@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -25,7 +26,7 @@ from lykta.staff.routes import router as staff_router
 from lykta.staff.web import Forbidden, NotLoggedIn
 from lykta.web import pages
 from lykta.web.csrf import CsrfCookie
-from lykta.web.render import STATIC
+from lykta.web.render import STATIC, static_version
 from lykta.web.security import HeadAsGet, SecurityHeaders
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,18 @@ ROUTERS = (pages.router, staff_router, profile_router, admin_router)
 
 
 class CachedStatic(StaticFiles):
-    """Static files are addressed with a content hash (``?v=``), so they can be cached."""
+    """A file asked for with its current content hash (``?v=``) never changes: cache it
+    for a year. Anything else (a module imported without the hash, an old hash) must be
+    revalidated, so an upgrade never mixes old and new scripts."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         if response.status_code == 200:
-            response.headers["cache-control"] = "public, max-age=31536000, immutable"
+            asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("v", [""])
+            if asked[0] and asked[0] == static_version(path):
+                response.headers["cache-control"] = "public, max-age=31536000, immutable"
+            else:
+                response.headers["cache-control"] = "no-cache"
         return response
 
 

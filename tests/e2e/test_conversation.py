@@ -19,16 +19,6 @@ def test_youth_and_worker_talk_live(start_chat, worker, ui):
     expect(youth.get_by_test_id("status")).to_have_text(re.compile("^Waiting for a worker"))
     assert youth.evaluate("document.documentElement.scrollWidth") <= 360
 
-    # The new conversation appears in the worker's list without a reload.
-    item = ui.new_conversation(staff, before)
-    expect(item).to_have_attribute("data-state", "queued")
-    item.click()
-    expect(staff.get_by_test_id("conv-title")).to_have_text(re.compile(r"^Chat \d+$"))
-    staff.get_by_test_id("take").click()
-    expect(staff.get_by_test_id("conv-state")).to_have_text(f"Active · With {ui.worker_name}")
-    expect(staff.get_by_test_id("take")).to_be_hidden()
-    expect(youth.get_by_test_id("status")).to_have_text(f"{ui.worker_name} has joined")
-
     # Youth -> worker, with the counter and the pending -> sent status.
     box = youth.get_by_test_id("composer-input")
     box.fill("Hej! Jag undrar en sak")
@@ -37,7 +27,17 @@ def test_youth_and_worker_talk_live(start_chat, worker, ui):
     expect(box).to_have_value("")
     mine = ui.message(youth, "Hej! Jag undrar en sak")
     expect(mine.get_by_test_id("msg-status")).to_have_text("Sent")
+
+    # With its first message the conversation appears in the worker's list, live.
+    item = ui.new_conversation(staff, before)
+    expect(item).to_have_attribute("data-state", "queued")
+    item.click()
+    expect(staff.get_by_test_id("conv-title")).to_have_text(re.compile(r"^Chat \d+$"))
     expect(ui.message(staff, "Hej! Jag undrar en sak")).to_contain_text("Young person")
+    staff.get_by_test_id("take").click()
+    expect(staff.get_by_test_id("conv-state")).to_have_text(f"Active · With {ui.worker_name}")
+    expect(staff.get_by_test_id("take")).to_be_hidden()
+    expect(youth.get_by_test_id("status")).to_have_text(f"{ui.worker_name} has joined")
 
     # Shift+Enter makes a new line, Enter sends.
     box.fill("rad ett")

@@ -78,7 +78,7 @@ async def test_hello_and_list_with_waiting_first(
         await peer.close()
 
 
-async def test_new_conversation_appears_live_for_workers(
+async def test_new_conversation_appears_live_at_its_first_message(
     server: ServerThread, settings: Settings, seeded: Seed
 ) -> None:
     anna = await worker(server, settings, seeded, "Anna")
@@ -86,11 +86,21 @@ async def test_new_conversation_appears_live_for_workers(
     youth = Peer(server.ws)
     await youth.connect()
     await youth.start("demo")
+    # Opening the chat (or retrying a lost start) is not yet something to answer.
+    silent = Peer(server.ws)
+    await silent.connect()
+    await silent.start("demo")
+    await youth.send("hej")
+    await youth.wait_for(lambda f: f["type"] == "ack")
     update = await anna.wait_for(lambda f: f["type"] == "conversation")
+    assert update["conversation"]["id"] == youth.conversation_id
     assert update["conversation"]["state"] == "queued"
-    assert update["conversation"]["number"] == 1
-    await youth.close()
-    await anna.close()
+    assert update["conversation"]["last_seq"] == 1
+    bo = await worker(server, settings, seeded, "Bo")
+    _, listing = await bo.hello()
+    assert [item["id"] for item in listing["items"]] == [youth.conversation_id]
+    for peer in (youth, silent, anna, bo):
+        await peer.close()
 
 
 async def test_worker_reply_reaches_youth_live_with_first_name_only(

@@ -168,7 +168,8 @@ async def do_start_conversation(rt: Runtime, team: Team) -> tuple[Conversation, 
             last_seq=0,
         )
         session.add(conversation)
-    await _publish_summary(rt, conversation)
+    # Workers see a conversation from its first message on (see ``_summaries``): a young
+    # person who only opened the chat, or a retried ``start``, bothers nobody.
     return conversation, code
 
 
@@ -325,7 +326,7 @@ async def _summaries(
     query = (
         select(Conversation, StaffUser.first_name)
         .outerjoin(StaffUser, StaffUser.id == Conversation.assigned_staff_id)
-        .where(Conversation.team_id == team_id)
+        .where(Conversation.team_id == team_id, Conversation.last_seq > 0)
     )
     if ids is not None:
         rows = list((await session.execute(query.where(Conversation.id.in_(ids)))).all())

@@ -101,6 +101,10 @@ def origin_allowed(connection: HTTPConnection, settings: Settings) -> bool:
     origin = headers.get("origin")
     if origin is None:
         return True
+    if origin == "null":
+        # Browsers send "Origin: null" on same-origin form posts from no-referrer pages;
+        # Sec-Fetch-Site is set by the browser itself and cannot be forged by a page.
+        return headers.get("sec-fetch-site") == "same-origin"
     key = _origin_key(origin)
     if key is None:
         return False
