@@ -21,6 +21,7 @@ from lykta.conversations.sockets import staff_socket, youth_socket
 from lykta.realtime.broker import Broker
 from lykta.runtime import Runtime
 from lykta.staff.admin_routes import router as admin_router
+from lykta.staff.profile_routes import public_router as photo_router
 from lykta.staff.profile_routes import router as profile_router
 from lykta.staff.routes import router as staff_router
 from lykta.staff.web import Forbidden, NotLoggedIn
@@ -31,7 +32,7 @@ from lykta.web.security import HeadAsGet, SecurityHeaders
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (pages.router, staff_router, profile_router, admin_router)
+ROUTERS = (pages.router, staff_router, profile_router, admin_router, photo_router)
 """Every HTTP router of the app (the isolation tests walk these)."""
 
 

@@ -33,6 +33,7 @@ PUBLIC = {
     "/app/enrol",
     "/app/invite/{token}",
     "/openapi.json",
+    "/photos/{token}.jpg",
     "/ws/chat",
 }
 """Routes anyone may reach: the youth side, and the steps of logging in."""

@@ -26,6 +26,10 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     first_name: Mapped[str] = mapped_column(String(60))
     """The only thing about a worker a young person sees."""
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    """An optional 256x256 JPEG, re-encoded on upload (no camera metadata survives)."""
+    photo_token: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
+    """The photo's public address (``/photos/<token>.jpg``); new for every upload."""
     role: Mapped[str] = mapped_column(String(16), default=Role.WORKER.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)

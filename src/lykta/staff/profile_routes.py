@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from lykta.errors import UserError
 from lykta.i18n import N_
-from lykta.staff import members
+from lykta.staff import members, photos
 from lykta.staff.service import StaffError, StaffIdentity
 from lykta.staff.web import checked, current_staff, page
-from lykta.web.pages import NO_STORE, request_locale
+from lykta.web.pages import NO_STORE, request_locale, runtime
 from lykta.web.render import translate
 from lykta.web.security import STAFF_COOKIE
 
 router = APIRouter(prefix="/app")
+public_router = APIRouter()
 Staff = Annotated[StaffIdentity, Depends(current_staff)]
 
 SAVED = N_("Saved.")
 PASSWORD_CHANGED = N_("Password changed. You were logged out on every other device.")
 
 
-def _profile(
+async def _profile(
     request: Request,
     caller: StaffIdentity,
     *,
@@ -33,12 +35,14 @@ def _profile(
     status_code: int = 200,
 ) -> Response:
     locale = request_locale(request)
+    token = await photos.photo_token(runtime(request), caller.user_id)
     return page(
         request,
         "profile.html",
         {
             "notice": translate(locale, notice) if notice else None,
             "error": error.translated(locale) if error else None,
+            "photo_url": f"/photos/{token}.jpg" if token else None,
         },
         caller=caller,
         status_code=status_code,
@@ -47,7 +51,7 @@ def _profile(
 
 @router.get("/profile", response_class=HTMLResponse)
 async def profile(request: Request, caller: Staff) -> Response:
-    return _profile(request, caller)
+    return await _profile(request, caller)
 
 
 @router.post("/profile/name", response_class=HTMLResponse)
@@ -58,7 +62,7 @@ async def change_name(
     try:
         await members.do_change_first_name(rt, caller, first_name)
     except StaffError as exc:
-        return _profile(request, caller, error=exc, status_code=400)
+        return await _profile(request, caller, error=exc, status_code=400)
     return RedirectResponse("/app/profile", status_code=303, headers=NO_STORE)
 
 
@@ -73,8 +77,40 @@ async def change_password(
     try:
         await members.do_change_password(rt, caller, current, new)
     except StaffError as exc:
-        return _profile(request, caller, error=exc, status_code=400)
-    return _profile(request, caller, notice=PASSWORD_CHANGED)
+        return await _profile(request, caller, error=exc, status_code=400)
+    return await _profile(request, caller, notice=PASSWORD_CHANGED)
+
+
+@router.post("/profile/photo", response_class=HTMLResponse)
+async def upload_photo(
+    request: Request, caller: Staff, photo: Annotated[UploadFile, File()]
+) -> Response:
+    rt = await checked(request)
+    try:
+        await photos.do_set_photo(rt, caller, await photo.read(photos.MAX_UPLOAD + 1))
+    except photos.PhotoError as exc:
+        return await _profile(request, caller, error=exc, status_code=400)
+    return RedirectResponse("/app/profile", status_code=303, headers=NO_STORE)
+
+
+@router.post("/profile/photo/remove")
+async def remove_photo(request: Request, caller: Staff) -> Response:
+    rt = await checked(request)
+    await photos.do_remove_photo(rt, caller)
+    return RedirectResponse("/app/profile", status_code=303, headers=NO_STORE)
+
+
+@public_router.get("/photos/{token}.jpg")
+async def photo(request: Request, token: str) -> Response:
+    """A worker's photo, public by design (young people see it), at an unguessable URL."""
+    data = await photos.photo_by_token(runtime(request), token)
+    if data is None:
+        raise HTTPException(status_code=404)
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={"cache-control": "public, max-age=86400"},
+    )
 
 
 @router.post("/profile/recovery-codes", response_class=HTMLResponse)
