@@ -19,12 +19,19 @@ OPTIONS = {"lykta/web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 
 
+def _text(value: object) -> str:
+    """A catalogue entry's text (plural entries are tuples: their singular form)."""
+    if isinstance(value, (tuple, list)):
+        value = value[0] if value else ""
+    return value if isinstance(value, str) else ""
+
+
 def source_msgids() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(SRC), METHODS, options_map=OPTIONS, keywords=KEYWORDS
     ):
-        found.add(message if isinstance(message, str) else message[0])
+        found.add(_text(message))
     return found
 
 
@@ -34,13 +41,7 @@ SOURCE = source_msgids()
 def catalogue(locale: str) -> dict[str, str]:
     path = SRC / "lykta" / "locale" / locale / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as handle:
-        return {
-            m.id if isinstance(m.id, str) else m.id[0]: m.string
-            if isinstance(m.string, str)
-            else m.string[0]
-            for m in read_po(handle, locale=locale)
-            if m.id
-        }
+        return {_text(m.id): _text(m.string) for m in read_po(handle, locale=locale) if m.id}
 
 
 def test_the_source_has_strings_to_translate() -> None:
