@@ -16,7 +16,7 @@ from lykta.config import Settings
 from lykta.staff.models import Invitation
 from tests.integration.staff_helpers import browser, db_update
 from tests.support.client import Peer
-from tests.support.server import Seed, ServerThread, csrf_of, http_login, login_token
+from tests.support.server import PASSWORD, Seed, ServerThread, csrf_of, http_login, login_token
 
 
 def invite(client: httpx.Client, email: str, role: str = "worker") -> str:
@@ -218,3 +218,90 @@ async def test_audit_records_each_action_without_content_and_verify_detects_tamp
         raw.execute("UPDATE audit_log SET actor = 'someone else' WHERE action = 'login'")
     assert await asyncio.to_thread(cli.main, ["audit", "verify", "--team", "demo"]) == 1
     assert "CHAIN BROKEN" in capsys.readouterr().out
+
+
+def test_every_audited_action_leaves_an_entry(
+    server: ServerThread, settings: Settings, seeded: Seed
+) -> None:
+    anna, bo = seeded.workers["Anna"], seeded.workers["Bo"]
+    with browser(server) as client:  # a failed password, then a failed code
+        csrf = csrf_of(client.get("/app/login").text)
+        client.post("/app/login", data={"email": bo.email, "password": "x" * 12, "csrf": csrf})
+        client.post("/app/login", data={"email": bo.email, "password": PASSWORD, "csrf": csrf})
+        client.post("/app/login/code", data={"code": "000000", "csrf": csrf})
+    with browser(server) as admin:
+        http_login(admin, anna)
+        link = invite(admin, "ny@demo.example")
+        csrf = csrf_of(admin.get("/app/admin/members").text)
+        admin.post(f"/app/admin/members/{bo.user_id}/role", data={"role": "admin", "csrf": csrf})
+        admin.post(f"/app/admin/members/{bo.user_id}/deactivate", data={"csrf": csrf})
+        admin.post(f"/app/admin/members/{bo.user_id}/reactivate", data={"csrf": csrf})
+        settings_page = admin.get("/app/admin/settings")
+        admin.post(
+            "/app/admin/settings",
+            data={
+                "name": "Fältgruppen Ny",
+                "timezone": "Europe/Oslo",
+                "default_locale": "sv",
+                "session_idle_minutes": "30",
+                "session_absolute_hours": "12",
+                "csrf": csrf_of(settings_page.text),
+            },
+        )
+        csrf = csrf_of(admin.get("/app/profile").text)
+        admin.post("/app/profile/name", data={"first_name": "Annika", "csrf": csrf})
+        admin.post(
+            "/app/profile/password",
+            data={"current": PASSWORD, "new": "another long passphrase", "csrf": csrf},
+        )
+        admin.post("/app/logout", data={"csrf": csrf})
+    path = link.split(str(server.port), 1)[1]
+    with browser(server) as newcomer:
+        form = newcomer.get(path)
+        newcomer.post(
+            path,
+            data={
+                "first_name": "Ny",
+                "password": "a long password!",
+                "password_again": "a long password!",
+                "csrf": csrf_of(form.text),
+            },
+        )
+        enrol = newcomer.get("/app/enrol")
+        secret = re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', enrol.text)
+        assert secret
+        newcomer.post(
+            "/app/enrol",
+            data={
+                "code": pyotp.TOTP(secret.group(1).replace(" ", "")).now(),
+                "csrf": csrf_of(enrol.text),
+            },
+        )
+        newcomer.post(
+            "/app/logout-everywhere", data={"csrf": csrf_of(newcomer.get("/app/profile").text)}
+        )
+    with sqlite3.connect(settings.data_dir / "lykta.db") as raw:
+        actions = {
+            row[0]
+            for row in raw.execute(
+                "SELECT action FROM audit_log WHERE team_id = ?", (anna.team_id,)
+            )
+        }
+    expected = {
+        "team.created",
+        "login",
+        "login.failed",
+        "login.second_factor_failed",
+        "member.invited",
+        "member.invitation_accepted",
+        "totp.enrolled",
+        "member.role_changed",
+        "member.deactivated",
+        "member.reactivated",
+        "settings.changed",
+        "profile.changed",
+        "password.changed",
+        "logout",
+        "logout.everywhere",
+    }
+    assert expected <= actions, expected - actions

@@ -223,6 +223,7 @@ def test_team_and_user_create(env: Path, capsys: pytest.CaptureFixture[str]) -> 
     ("argv", "complaint"),
     [
         (["team", "create", "Bad Slug", "--name", "X"], "1-40 lowercase letters"),
+        (["team", "create", "norr", "--name", "Again"], "norr"),
         (["team", "create", "ok", "--name", "X", "--timezone", "Mars/Base"], "Mars/Base"),
         (["team", "create", "ok", "--name", "X", "--locale", "de"], "de"),
         (["user", "create", "--team", "nosuch", "--email", "a@b.se", "--role", "worker"], "nosuch"),
@@ -242,6 +243,17 @@ def test_operator_mistakes_exit_2_with_one_line(
     assert err.startswith("lykta: error: ")
     assert complaint in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_duplicate_email_exits_2(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["team", "create", "norr", "--name", "Norr"]) == 0
+    argv = ["user", "create", "--team", "norr", "--email", "eva@norr.example", "--role", "admin"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main([*argv[:-1], "worker"]) == 2
+    err = capsys.readouterr().err
+    assert "eva@norr.example" in err
+    assert "already exists" in err
 
 
 # ----- found while writing these tests -------------------------------------------------
