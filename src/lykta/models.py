@@ -1,18 +1,23 @@
 """Imports every model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from lykta.audit.models import AuditEntry
-from lykta.conversations.models import Conversation, Message
+from lykta.conversations.models import Conversation, Message, Note
 from lykta.db import Base
 from lykta.staff.models import Invitation, RecoveryCode, StaffSession, StaffUser
-from lykta.teams.models import Team
+from lykta.teams.models import CannedReply, OpeningException, OpeningHours, RiskWord, Team
 
 __all__ = [
     "AuditEntry",
     "Base",
+    "CannedReply",
     "Conversation",
     "Invitation",
     "Message",
+    "Note",
+    "OpeningException",
+    "OpeningHours",
     "RecoveryCode",
+    "RiskWord",
     "StaffSession",
     "StaffUser",
     "Team",

@@ -4,6 +4,8 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -27,9 +29,16 @@ class ConversationState(enum.StrEnum):
 
 ALLOWED_TRANSITIONS: dict[ConversationState, frozenset[ConversationState]] = {
     ConversationState.QUEUED: frozenset({ConversationState.ACTIVE, ConversationState.CLOSED}),
-    ConversationState.ACTIVE: frozenset({ConversationState.CLOSED}),
+    # Back to the queue: a worker hands the conversation over to whoever takes it next.
+    ConversationState.ACTIVE: frozenset({ConversationState.QUEUED, ConversationState.CLOSED}),
     ConversationState.CLOSED: frozenset(),
 }
+
+
+class Kind(enum.StrEnum):
+    CHAT = "chat"
+    QUESTION = "question"
+    """Left for later (always, when the team is closed); read by coming back with the code."""
 
 
 class Sender(enum.StrEnum):
@@ -60,6 +69,41 @@ class Conversation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default=Kind.CHAT.value)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    """At risk: first in the queue, a banner for workers; never shown to the young person."""
+    flag_categories: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    first_reply_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When a worker first wrote; the team's recent answer times give the estimated wait."""
+    youth_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    staff_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    topics: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    feedback: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    browser_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True, index=True)
+    """Hash of a random token the young person's tab made: lets a block hold without
+    knowing who anyone is."""
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Note(Base):
+    """An internal note on a conversation: workers only, never the young person."""
+
+    __tablename__ = "notes"
+    __table_args__ = (UniqueConstraint("conversation_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64))
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    author: Mapped[str] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Message(Base):

@@ -30,6 +30,9 @@ class StaffUser(Base):
     """An optional 256x256 JPEG, re-encoded on upload (no camera metadata survives)."""
     photo_token: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
     """The photo's public address (``/photos/<token>.jpg``); new for every upload."""
+    introduction: Mapped[str | None] = mapped_column(String(140), nullable=True)
+    """One line shown to young people under the first name and photo."""
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
     role: Mapped[str] = mapped_column(String(16), default=Role.WORKER.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
