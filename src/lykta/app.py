@@ -17,7 +17,8 @@ from starlette.types import Scope
 
 from lykta import __version__
 from lykta.config import Settings
-from lykta.conversations.sockets import staff_socket, youth_socket
+from lykta.conversations.staff_socket import staff_socket
+from lykta.conversations.youth_socket import youth_socket
 from lykta.realtime.broker import Broker
 from lykta.runtime import Runtime
 from lykta.staff.admin_routes import router as admin_router

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 
 from lykta.config import Settings
+from lykta.conversations.riskflags import RiskWords
 from lykta.db import Database
 from lykta.realtime.broker import Broker, MemoryBroker
 from lykta.realtime.hub import Hub
@@ -20,6 +21,7 @@ class Runtime:
     hub: Hub
     hasher: PasswordHasher
     client_throttle: ClientThrottle
+    risk: RiskWords
 
     @classmethod
     def create(cls, settings: Settings, broker: Broker | None = None) -> Runtime:
@@ -29,6 +31,7 @@ class Runtime:
             hub=Hub(broker or MemoryBroker(), settings.send_queue_size),
             hasher=make_hasher(settings),
             client_throttle=ClientThrottle(),
+            risk=RiskWords(),
         )
 
     async def start(self) -> None:

@@ -139,6 +139,17 @@ def test_pages_show_only_the_callers_team(server: ServerThread, seeded: Seed, pa
     assert "Fältgruppen Demo" not in page.text
 
 
+SAMPLES = {
+    "last_seq": lambda: 0,
+    "seq": lambda: 1,
+    "active": lambda: True,
+    "flagged": lambda: True,
+    "client_id": lambda: uuid.uuid4().hex,
+    "body": lambda: "intrång",
+}
+"""Values for the required fields of staff frames that name a conversation."""
+
+
 def frames_with_conversation_ids() -> list[type[protocol.Frame]]:
     union = typing.get_args(typing.get_args(protocol.StaffInbound)[0])
     return [model for model in union if "conversation_id" in model.model_fields]
@@ -160,10 +171,10 @@ async def test_staff_socket_frames_never_reach_another_team(
     answers = []
     for conversation_id in (youth.conversation_id, uuid.uuid4().hex):
         frame: dict[str, object] = {"type": kind, "conversation_id": conversation_id}
-        if "last_seq" in model.model_fields:
-            frame["last_seq"] = 0
-        if "client_id" in model.model_fields:
-            frame.update(client_id=uuid.uuid4().hex, body="intrång")
+        for name, info in model.model_fields.items():
+            if name not in frame and info.is_required():
+                assert name in SAMPLES, f"{model.__name__}.{name}: add a sample value"
+                frame[name] = SAMPLES[name]()
         await outsider.send_frame(frame)
         error = await outsider.wait_for(lambda f: f["type"] == "error")
         answers.append((error["code"], error["message"]))

@@ -175,6 +175,15 @@ class Peer:
             if predicate(frame):
                 return frame
 
+    async def expect(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10
+    ) -> dict[str, Any]:
+        """The latest frame already received that matches, or the next one that does."""
+        for frame in reversed(self.frames):
+            if predicate(frame):
+                return frame
+        return await self.wait_for(predicate, timeout)
+
     async def pump_until(self, condition: Callable[[], bool], timeout: float = 10) -> None:
         if condition():
             return

@@ -41,6 +41,8 @@ class Action:
     PASSWORD_CHANGED = "password.changed"  # noqa: S105 - an action name, not a secret
     TOTP_ENROLLED = "totp.enrolled"
     CONVERSATION_OPENED = "conversation.opened"
+    CONVERSATION_BLOCKED = "conversation.blocked"
+    CONVERSATION_UNBLOCKED = "conversation.unblocked"
     MEMBER_CREATED = "member.created"
     MEMBER_INVITED = "member.invited"
     INVITATION_ACCEPTED = "member.invitation_accepted"

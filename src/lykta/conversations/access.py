@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lykta.conversations import resume_codes
 from lykta.conversations.errors import NotFound, ResumeFailed
 from lykta.conversations.models import Conversation
+from lykta.db import utcnow
 from lykta.staff.service import StaffIdentity
 from lykta.teams.models import Team
 
@@ -40,6 +41,8 @@ async def access_conversation_by_code(session: AsyncSession, team: Team, code: s
     if conversation is None:
         raise ResumeFailed
     if conversation.team_id != team.id:
+        raise ResumeFailed
+    if conversation.blocked_until is not None and conversation.blocked_until > utcnow():
         raise ResumeFailed
     return conversation
 

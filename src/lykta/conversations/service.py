@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
 from lykta.config import MAX_MESSAGE_LENGTH
-from lykta.conversations import resume_codes
+from lykta.conversations import queue, resume_codes
 from lykta.conversations.errors import (
     Busy,
     ConversationClosed,
@@ -30,6 +30,7 @@ from lykta.conversations.models import (
     ALLOWED_TRANSITIONS,
     Conversation,
     ConversationState,
+    Kind,
     Message,
     Sender,
 )
@@ -40,6 +41,8 @@ from lykta.realtime.protocol import (
     ConversationSummary,
     MessageFrame,
     StaffMember,
+    WorkerFrame,
+    WorkerProfile,
     encode,
 )
 from lykta.runtime import Runtime
@@ -146,7 +149,9 @@ async def _locked(session: AsyncSession, team_id: int, conversation_id: str) -> 
     return conversation
 
 
-async def do_start_conversation(rt: Runtime, team: Team) -> tuple[Conversation, str]:
+async def do_start_conversation(
+    rt: Runtime, team: Team, *, browser: bytes | None = None, kind: str = Kind.CHAT.value
+) -> tuple[Conversation, str]:
     code = resume_codes.generate()
     code_hash = resume_codes.hash_code(code)
     assert code_hash is not None  # noqa: S101 - generate() always yields a valid code
@@ -166,6 +171,8 @@ async def do_start_conversation(rt: Runtime, team: Team) -> tuple[Conversation, 
             state=ConversationState.QUEUED.value,
             resume_hash=code_hash,
             last_seq=0,
+            kind=kind,
+            browser_hash=browser,
         )
         session.add(conversation)
     # Workers see a conversation from its first message on (see ``_summaries``): a young
@@ -183,6 +190,8 @@ async def do_send_message(
 ) -> SendResult:
     """Store a message exactly once per ``client_id``; a retry returns the stored row."""
     text = check_body(body)
+    if author.sender is Sender.YOUTH:
+        await rt.risk.prepare(rt.db, team_id)
     try:
         async with rt.db.write() as session:
             existing = await _find_by_client_id(session, conversation_id, client_id)
@@ -194,8 +203,23 @@ async def do_send_message(
             if conversation.state == ConversationState.CLOSED:
                 raise ConversationClosed
             new: list[Message] = []
-            if author.sender is Sender.STAFF and conversation.state == ConversationState.QUEUED:
-                new.append(_take(conversation, author))
+            entered_queue = conversation.last_seq == 0
+            took = False
+            if author.sender is Sender.STAFF:
+                if conversation.state == ConversationState.QUEUED:
+                    new.append(_take(conversation, author))
+                    took = True
+                if conversation.first_reply_at is None:
+                    conversation.first_reply_at = utcnow()
+            flagged_now = False
+            if author.sender is Sender.YOUTH:
+                hits = rt.risk.match(conversation.team_id, text)
+                if hits:
+                    flagged_now = not conversation.flagged
+                    conversation.flagged = True
+                    conversation.flag_categories = sorted(
+                        set(conversation.flag_categories or []) | hits
+                    )
             message = _append(conversation, author, body=text, client_id=client_id)
             new.append(message)
             session.add_all(new)
@@ -210,6 +234,12 @@ async def do_send_message(
         log.warning("could not store a message; the client will retry", exc_info=True)
         raise Busy from None
     await _publish(rt, conversation, new)
+    if took and author.staff_id is not None:
+        await rt.hub.publish(
+            conversation_channel(conversation.id), encode(await worker_frame(rt, author.staff_id))
+        )
+    if entered_queue or flagged_now or took:
+        await queue.publish_queue(rt, conversation.team_id)
     return SendResult(message=message, created=True, published=new)
 
 
@@ -219,23 +249,42 @@ async def do_take(rt: Runtime, team_id: int, conversation_id: str, author: Autho
         joined = _take(conversation, author)
         session.add(joined)
     await _publish(rt, conversation, [joined])
+    if author.staff_id is not None:
+        await rt.hub.publish(
+            conversation_channel(conversation.id), encode(await worker_frame(rt, author.staff_id))
+        )
+    await queue.publish_queue(rt, team_id)
     return joined
 
 
 async def do_close(
-    rt: Runtime, team_id: int, conversation_id: str, author: Author
+    rt: Runtime,
+    team_id: int,
+    conversation_id: str,
+    author: Author,
+    *,
+    topics: list[str] | None = None,
+    outcome: str | None = None,
 ) -> Message | None:
-    """Close the conversation; ``None`` if it was already closed."""
+    """Close the conversation (with the worker's topics and outcome); ``None`` if it was
+    already closed."""
     async with rt.db.write() as session:
         conversation = await _locked(session, team_id, conversation_id)
         if conversation.state == ConversationState.CLOSED:
             return None
         check_transition(conversation, ConversationState.CLOSED)
+        was_queued = conversation.state == ConversationState.QUEUED
         conversation.state = ConversationState.CLOSED.value
         conversation.closed_at = utcnow()
+        if topics:
+            conversation.topics = topics
+        if outcome:
+            conversation.outcome = outcome
         closed = _append(conversation, Author(Sender.SYSTEM), event="closed")
         session.add(closed)
     await _publish(rt, conversation, [closed])
+    if was_queued:
+        await queue.publish_queue(rt, team_id)
     return closed
 
 
@@ -307,6 +356,28 @@ async def do_record_opened(rt: Runtime, caller: StaffIdentity, conversation_id: 
         )
 
 
+def profile_of(user: StaffUser) -> WorkerProfile:
+    return WorkerProfile(
+        first_name=user.first_name,
+        photo=f"/photos/{user.photo_token}.jpg" if user.photo_token else None,
+        introduction=user.introduction or None,
+    )
+
+
+async def worker_profile(rt: Runtime, staff_id: int | None) -> WorkerProfile | None:
+    if staff_id is None:
+        return None
+    async with rt.db.read() as session:
+        user = await session.get(StaffUser, staff_id)
+    return profile_of(user) if user is not None else None
+
+
+async def worker_frame(rt: Runtime, staff_id: int) -> WorkerFrame:
+    profile = await worker_profile(rt, staff_id)
+    assert profile is not None  # noqa: S101 - a worker who just wrote exists
+    return WorkerFrame(profile=profile)
+
+
 async def worker_name(rt: Runtime, conversation: Conversation) -> str | None:
     if conversation.assigned_staff_id is None:
         return None
@@ -338,7 +409,10 @@ async def _summaries(
                 )
             )
         ).all()
-        queued = [r for r in open_rows if r[0].state == ConversationState.QUEUED.value]
+        queued = sorted(
+            (r for r in open_rows if r[0].state == ConversationState.QUEUED.value),
+            key=lambda r: (not r[0].flagged, r[0].created_at),
+        )
         active = sorted(
             (r for r in open_rows if r[0].state == ConversationState.ACTIVE.value),
             key=lambda r: r[0].last_activity_at,
@@ -365,6 +439,11 @@ async def _summaries(
                 else None
             ),
             last_seq=conversation.last_seq,
+            kind=conversation.kind,
+            flagged=conversation.flagged,
+            flag_categories=conversation.flag_categories or [],
+            staff_read_seq=conversation.staff_read_seq,
+            youth_read_seq=conversation.youth_read_seq,
         )
         for conversation, first_name in rows
     ]

@@ -59,5 +59,10 @@ def conversation_channel(conversation_id: str) -> str:
     return f"conv:{conversation_id}"
 
 
+def staff_channel(conversation_id: str) -> str:
+    """Workers only: internal notes. A young person's socket never subscribes here."""
+    return f"staffconv:{conversation_id}"
+
+
 def team_channel(team_id: int) -> str:
     return f"team:{team_id}"

@@ -9,7 +9,7 @@ the connection open.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -21,6 +21,8 @@ ConversationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Seq = Annotated[int, Field(ge=0, le=2**31 - 1)]
 TeamSlug = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 ResumeCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+BrowserToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 # Bodies are validated for emptiness and length by the service, which answers the
 # specific error codes ``empty`` and ``too_long``; here only the type and a hard cap apply.
 Body = Annotated[str, StringConstraints(max_length=MAX_MESSAGE_LENGTH * 4)]
@@ -34,8 +36,11 @@ class Frame(BaseModel):
 
 
 class StartFrame(Frame):
+    """``browser``: a random token the tab made and keeps (only so a block can hold)."""
+
     type: Literal["start"]
     team: TeamSlug
+    browser: BrowserToken | None = None
 
 
 class ResumeFrame(Frame):
@@ -64,8 +69,35 @@ class PingFrame(Frame):
     type: Literal["ping"]
 
 
+class TypingFrameIn(Frame):
+    """Someone is typing (``active``) or stopped; never stored."""
+
+    type: Literal["typing"]
+    active: bool
+
+
+class YouthReadFrame(Frame):
+    type: Literal["read"]
+    seq: Seq
+
+
+class FeedbackFrame(Frame):
+    """The optional one question after a chat: did this help?"""
+
+    type: Literal["feedback"]
+    answer: Literal["yes", "partly", "no"]
+
+
 YouthInbound = Annotated[
-    StartFrame | ResumeFrame | YouthSendFrame | YouthSyncFrame | YouthCloseFrame | PingFrame,
+    StartFrame
+    | ResumeFrame
+    | YouthSendFrame
+    | YouthSyncFrame
+    | YouthCloseFrame
+    | PingFrame
+    | TypingFrameIn
+    | YouthReadFrame
+    | FeedbackFrame,
     Field(discriminator="type"),
 ]
 
@@ -97,16 +129,89 @@ class StaffSyncFrame(Frame):
 
 
 class StaffCloseFrame(Frame):
+    """Closing with the team's topics and an outcome (both optional on the wire; the
+    worker app asks for them)."""
+
     type: Literal["close"]
+    conversation_id: ConversationId
+    topics: Annotated[list[Label], Field(max_length=20)] = []
+    outcome: Label | None = None
+
+
+class StaffTypingFrame(Frame):
+    type: Literal["typing"]
+    conversation_id: ConversationId
+    active: bool
+
+
+class StaffReadFrame(Frame):
+    type: Literal["read"]
+    conversation_id: ConversationId
+    seq: Seq
+
+
+class NoteFrameIn(Frame):
+    """An internal note: workers only, never the young person."""
+
+    type: Literal["note"]
+    conversation_id: ConversationId
+    client_id: ClientId
+    body: Body
+
+
+class TransferFrame(Frame):
+    """Hand over to a colleague (``to``), or back to the queue (``to`` null)."""
+
+    type: Literal["transfer"]
+    conversation_id: ConversationId
+    to: Annotated[int, Field(ge=1)] | None = None
+    note: Body = ""
+
+
+class FlagFrame(Frame):
+    type: Literal["flag"]
+    conversation_id: ConversationId
+    flagged: bool
+
+
+class BlockFrame(Frame):
+    """End an abusive conversation and keep that tab from starting another for a while."""
+
+    type: Literal["block"]
     conversation_id: ConversationId
 
 
+class DutyFrame(Frame):
+    type: Literal["duty"]
+    on: bool
+
+
 StaffInbound = Annotated[
-    OpenFrame | TakeFrame | StaffSendFrame | StaffSyncFrame | StaffCloseFrame | PingFrame,
+    OpenFrame
+    | TakeFrame
+    | StaffSendFrame
+    | StaffSyncFrame
+    | StaffCloseFrame
+    | PingFrame
+    | StaffTypingFrame
+    | StaffReadFrame
+    | NoteFrameIn
+    | TransferFrame
+    | FlagFrame
+    | BlockFrame
+    | DutyFrame,
     Field(discriminator="type"),
 ]
 
 # ----- server -> client ------------------------------------------------------------------
+
+
+class WorkerProfile(Frame):
+    """What a young person sees of the worker who answers: a first name, a face, a line."""
+
+    first_name: str
+    photo: str | None = None
+    introduction: str | None = None
 
 
 class ReadyFrame(Frame):
@@ -118,6 +223,60 @@ class ReadyFrame(Frame):
     last_seq: int
     resume_code: str | None = None
     max_length: int = MAX_MESSAGE_LENGTH
+    kind: str = "chat"
+    profile: WorkerProfile | None = None
+    staff_read_seq: int = 0
+    feedback: str | None = None
+
+
+class WorkerFrame(Frame):
+    """To the young person: who is answering now (after a worker joins or takes over)."""
+
+    type: Literal["worker"] = "worker"
+    profile: WorkerProfile
+
+
+class QueueFrame(Frame):
+    """To a waiting young person: their place in the queue and the estimated wait."""
+
+    type: Literal["queue"] = "queue"
+    position: int
+    eta_seconds: int | None
+
+
+class TypingFrame(Frame):
+    type: Literal["typing"] = "typing"
+    conversation_id: str
+    sender: Literal["youth", "staff"]
+    author: str | None
+    active: bool
+
+
+class ReadFrame(Frame):
+    """Someone has read up to ``seq``: workers (``staff``) or the young person (``youth``)."""
+
+    type: Literal["read"] = "read"
+    conversation_id: str
+    reader: Literal["youth", "staff"]
+    seq: int
+
+
+class NoteFrame(Frame):
+    type: Literal["note"] = "note"
+    id: int
+    conversation_id: str
+    client_id: str
+    author: str
+    body: str
+    at: dt.datetime
+
+
+class PresenceFrame(Frame):
+    """Who in the team is on duty, and whether the team is open right now."""
+
+    type: Literal["presence"] = "presence"
+    on_duty: list[StaffMember]
+    open: bool
 
 
 class MessageFrame(Frame):
@@ -127,7 +286,7 @@ class MessageFrame(Frame):
     client_id: str | None
     sender: Literal["youth", "staff", "system"]
     author: str | None
-    event: Literal["joined", "closed"] | None
+    event: Literal["joined", "closed", "requeued"] | None
     body: str | None
     at: dt.datetime
 
@@ -156,14 +315,27 @@ class StaffMember(Frame):
     first_name: str
 
 
+class CannedReplyItem(Frame):
+    key: str
+    body: str
+
+
 class HelloFrame(Frame):
-    """First frame on ``/ws/staff``: who is logged in, and for which team."""
+    """First frame on ``/ws/staff``: who is logged in, for which team, and what the worker
+    app needs to work (ready replies, topics, outcomes, colleagues, guidance)."""
 
     type: Literal["hello"] = "hello"
     me: StaffMember
     team_slug: str
     team_name: str
     max_length: int = MAX_MESSAGE_LENGTH
+    role: str = "worker"
+    on_duty: bool = False
+    colleagues: list[StaffMember] = []
+    canned_replies: list[CannedReplyItem] = []
+    topics: list[str] = []
+    outcomes: list[str] = []
+    risk_guidance: str = ""
 
 
 class ConversationSummary(Frame):
@@ -174,6 +346,11 @@ class ConversationSummary(Frame):
     last_activity_at: dt.datetime
     assigned: StaffMember | None
     last_seq: int
+    kind: str = "chat"
+    flagged: bool = False
+    flag_categories: list[str] = []
+    staff_read_seq: int = 0
+    youth_read_seq: int = 0
 
 
 class ConversationFrame(Frame):
@@ -202,8 +379,15 @@ class FrameError(Exception):
 
 _youth_adapter: TypeAdapter[Any] = TypeAdapter(YouthInbound)
 _staff_adapter: TypeAdapter[Any] = TypeAdapter(StaffInbound)
-_YOUTH_TYPES = frozenset({"start", "resume", "send", "sync", "close", "ping"})
-_STAFF_TYPES = frozenset({"open", "take", "send", "sync", "close", "ping"})
+
+
+def _types(union: Any) -> frozenset[str]:
+    members = get_args(get_args(union)[0])
+    return frozenset(get_args(m.model_fields["type"].annotation)[0] for m in members)
+
+
+_YOUTH_TYPES = _types(YouthInbound)
+_STAFF_TYPES = _types(StaffInbound)
 
 
 def _parse(raw: str | bytes, adapter: TypeAdapter[Any], types: frozenset[str]) -> Any:

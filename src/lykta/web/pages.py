@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
+from babel.dates import format_datetime
 from fastapi import APIRouter
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -10,6 +13,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from lykta.config import MAX_MESSAGE_LENGTH
 from lykta.i18n import N_, negotiate
 from lykta.runtime import Runtime
+from lykta.teams import defaults
+from lykta.teams.opening import team_status
 from lykta.teams.service import get_team_by_slug
 from lykta.web.render import render, translate, translate_all
 from lykta.web.strings import YOUTH_STRINGS
@@ -58,10 +63,23 @@ async def chat_page(request: Request, slug: str) -> Response:
     if team is None:
         raise HTTPException(status_code=404)
     locale = request_locale(request, team.default_locale)
+    status = await team_status(rt, team)
+    next_opening = None
+    if status.next_opening is not None:
+        next_opening = format_datetime(
+            status.next_opening.astimezone(zoneinfo.ZoneInfo(team.timezone)),
+            "EEEE d MMMM HH:mm",
+            locale=locale,
+        )
+    numbers = [
+        {"label": translate(locale, n["label"]), "number": n["number"]}
+        for n in defaults.help_numbers(team)
+    ]
     config = {
         "team": team.slug,
         "max_length": MAX_MESSAGE_LENGTH,
         "quick_exit_url": rt.settings.quick_exit_url,
+        "open": status.open,
     }
     return render(
         request,
@@ -74,6 +92,9 @@ async def chat_page(request: Request, slug: str) -> Response:
             "quick_exit_url": rt.settings.quick_exit_url,
             "strings": translate_all(locale, YOUTH_STRINGS),
             "config": config,
+            "team_open": status.open,
+            "next_opening": next_opening,
+            "help_numbers": numbers,
         },
         headers=NO_STORE,
     )

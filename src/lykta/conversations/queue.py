@@ -1,0 +1,99 @@
+"""The team's queue: who waits, in which order, and for about how long.
+
+Order: conversations flagged at risk first, then the longest wait first. A conversation
+enters the queue with its first message. The estimated wait comes from the team's recent
+answer times (first reply minus arrival) over the last two weeks, scaled by the place in
+the queue and the number of workers on duty. Every change to the queue sends each waiting
+young person their place and estimate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lykta.conversations.models import Conversation, ConversationState
+from lykta.db import utcnow
+from lykta.realtime.broker import conversation_channel
+from lykta.realtime.protocol import QueueFrame, encode
+from lykta.runtime import Runtime
+from lykta.staff.models import StaffUser
+
+RECENT = dt.timedelta(days=14)
+SAMPLE = 20
+MAX_ETA = 24 * 3600
+
+
+QUEUE_ORDER = (Conversation.flagged.desc(), Conversation.created_at, Conversation.id)
+
+
+async def waiting(session: AsyncSession, team_id: int) -> list[str]:
+    """Ids of the team's waiting conversations, first in line first."""
+    result = await session.execute(
+        select(Conversation.id)
+        .where(
+            Conversation.team_id == team_id,
+            Conversation.state == ConversationState.QUEUED.value,
+            Conversation.last_seq > 0,
+        )
+        .order_by(*QUEUE_ORDER)
+    )
+    return list(result.scalars())
+
+
+async def typical_wait(session: AsyncSession, team_id: int) -> float | None:
+    """Median seconds from arrival to a worker's first reply, recently; None if unknown."""
+    rows = await session.execute(
+        select(Conversation.created_at, Conversation.first_reply_at)
+        .where(
+            Conversation.team_id == team_id,
+            Conversation.first_reply_at.is_not(None),
+            Conversation.first_reply_at > utcnow() - RECENT,
+        )
+        .order_by(Conversation.first_reply_at.desc())
+        .limit(SAMPLE)
+    )
+    waits = [(replied - arrived).total_seconds() for arrived, replied in rows if replied]
+    return statistics.median(waits) if waits else None
+
+
+async def workers_on_duty(session: AsyncSession, team_id: int) -> int:
+    result = await session.execute(
+        select(func.count()).where(
+            StaffUser.team_id == team_id, StaffUser.on_duty.is_(True), StaffUser.active.is_(True)
+        )
+    )
+    return int(result.scalar_one())
+
+
+def estimate(position: int, typical: float | None, on_duty: int) -> int | None:
+    if typical is None:
+        return None
+    return int(min(MAX_ETA, typical * position / max(1, on_duty)))
+
+
+async def publish_queue(rt: Runtime, team_id: int) -> None:
+    """Tell every waiting young person of this team their place and estimated wait."""
+    async with rt.db.read() as session:
+        ids = await waiting(session, team_id)
+        if not ids:
+            return
+        typical = await typical_wait(session, team_id)
+        on_duty = await workers_on_duty(session, team_id)
+    for position, conversation_id in enumerate(ids, start=1):
+        frame = QueueFrame(position=position, eta_seconds=estimate(position, typical, on_duty))
+        await rt.hub.publish(conversation_channel(conversation_id), encode(frame))
+
+
+async def position_of(rt: Runtime, team_id: int, conversation_id: str) -> QueueFrame | None:
+    async with rt.db.read() as session:
+        ids = await waiting(session, team_id)
+        if conversation_id not in ids:
+            return None
+        typical = await typical_wait(session, team_id)
+        on_duty = await workers_on_duty(session, team_id)
+    position = ids.index(conversation_id) + 1
+    return QueueFrame(position=position, eta_seconds=estimate(position, typical, on_duty))

@@ -1,0 +1,188 @@
+"""``/ws/chat``: the young person's socket. Thin: parse, check, call the service, answer.
+Frames are documented in docs/protocol.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from lykta.conversations import queue, service, workflow
+from lykta.conversations.access import (
+    access_conversation_by_code,
+    access_conversation_for_youth,
+)
+from lykta.conversations.errors import ConversationError, NotFound, ResumeFailed
+from lykta.conversations.models import Conversation, Kind, Sender
+from lykta.conversations.sockets import locale_of, send_history
+from lykta.i18n import N_
+from lykta.realtime.broker import conversation_channel
+from lykta.realtime.hub import Connection
+from lykta.realtime.protocol import (
+    AckFrame,
+    FeedbackFrame,
+    PingFrame,
+    PongFrame,
+    ReadyFrame,
+    ResumeFrame,
+    StartFrame,
+    TypingFrameIn,
+    YouthCloseFrame,
+    YouthReadFrame,
+    YouthSendFrame,
+    YouthSyncFrame,
+    encode,
+    parse_youth_frame,
+)
+from lykta.realtime.session import receive_loop
+from lykta.runtime import Runtime
+from lykta.teams.opening import team_status
+from lykta.teams.service import get_team_by_slug
+from lykta.web.security import origin_allowed
+
+
+class NotStarted(ConversationError):
+    code = "not_started"
+    message = N_("Start or continue a conversation first.")
+
+
+class AlreadyStarted(ConversationError):
+    code = "already_started"
+    message = N_("This connection already has a conversation.")
+
+
+@dataclass
+class YouthSocket:
+    rt: Runtime
+    connection: Connection
+    team_id: int | None = None
+    conversation_id: str | None = None
+
+    def _started(self) -> tuple[int, str]:
+        if self.team_id is None or self.conversation_id is None:
+            raise NotStarted
+        return self.team_id, self.conversation_id
+
+    async def handle(self, frame: Any) -> None:
+        rt = self.rt
+        match frame:
+            case PingFrame():
+                self.connection.send(encode(PongFrame()))
+            case StartFrame():
+                await self._start(frame)
+            case ResumeFrame():
+                await self._resume(frame)
+            case YouthSendFrame():
+                team_id, conversation_id = self._started()
+                result = await service.do_send_message(
+                    rt,
+                    team_id,
+                    conversation_id,
+                    service.Author.youth(),
+                    frame.client_id,
+                    frame.body,
+                )
+                ack = AckFrame(client_id=frame.client_id, seq=result.message.seq)
+                self.connection.send(encode(ack))
+            case YouthSyncFrame():
+                team_id, conversation_id = self._started()
+                await send_history(rt, self.connection, team_id, conversation_id, frame.last_seq)
+            case YouthCloseFrame():
+                team_id, conversation_id = self._started()
+                await service.do_close(rt, team_id, conversation_id, service.Author.youth())
+            case TypingFrameIn():
+                _, conversation_id = self._started()
+                await workflow.publish_typing(rt, conversation_id, Sender.YOUTH, None, frame.active)
+            case YouthReadFrame():
+                team_id, conversation_id = self._started()
+                await workflow.do_mark_read(rt, team_id, conversation_id, Sender.YOUTH, frame.seq)
+            case FeedbackFrame():
+                team_id, conversation_id = self._started()
+                await workflow.do_feedback(rt, team_id, conversation_id, frame.answer)
+
+    async def _start(self, frame: StartFrame) -> None:
+        if self.conversation_id is not None:
+            raise AlreadyStarted
+        async with self.rt.db.read() as session:
+            team = await get_team_by_slug(session, frame.team)
+        if team is None:
+            raise NotFound
+        await workflow.check_not_blocked(self.rt, team.id, frame.browser)
+        status = await team_status(self.rt, team)
+        # When nobody can answer now, the young person leaves a question for later.
+        kind = Kind.CHAT if status.open else Kind.QUESTION
+        conversation, code = await service.do_start_conversation(
+            self.rt,
+            team,
+            browser=workflow.browser_hash(frame.browser) if frame.browser else None,
+            kind=kind.value,
+        )
+        await self._attach(conversation)
+        self.connection.send(
+            encode(
+                ReadyFrame(
+                    state=conversation.state,
+                    worker=None,
+                    last_seq=0,
+                    resume_code=code,
+                    kind=conversation.kind,
+                )
+            )
+        )
+
+    async def _resume(self, frame: ResumeFrame) -> None:
+        if self.conversation_id is not None:
+            raise AlreadyStarted
+        async with self.rt.db.read() as session:
+            team = await get_team_by_slug(session, frame.team)
+            if team is None:
+                raise ResumeFailed
+            conversation = await access_conversation_by_code(session, team, frame.code)
+        await self._attach(conversation)
+        async with self.rt.db.read() as session:
+            # Re-read after subscribing so that nothing committed in between is missed.
+            conversation = await access_conversation_for_youth(
+                session, conversation.team_id, conversation.id
+            )
+        profile = await service.worker_profile(self.rt, conversation.assigned_staff_id)
+        self.connection.send(
+            encode(
+                ReadyFrame(
+                    state=conversation.state,
+                    worker=profile.first_name if profile else None,
+                    last_seq=conversation.last_seq,
+                    kind=conversation.kind,
+                    profile=profile,
+                    staff_read_seq=conversation.staff_read_seq,
+                    feedback=conversation.feedback,
+                )
+            )
+        )
+        await send_history(
+            self.rt, self.connection, conversation.team_id, conversation.id, frame.last_seq
+        )
+        position = await queue.position_of(self.rt, conversation.team_id, conversation.id)
+        if position is not None:
+            self.connection.send(encode(position))
+
+    async def _attach(self, conversation: Conversation) -> None:
+        self.team_id = conversation.team_id
+        self.conversation_id = conversation.id
+        await self.rt.hub.subscribe(self.connection, conversation_channel(conversation.id))
+
+
+async def youth_socket(websocket: WebSocket) -> None:
+    rt: Runtime = websocket.app.state.runtime
+    if not origin_allowed(websocket, rt.settings):
+        await websocket.close(code=1008)
+        return
+    await websocket.accept()
+    connection = rt.hub.connect(websocket)
+    handler = YouthSocket(rt, connection)
+    try:
+        await receive_loop(
+            websocket, connection, locale_of(websocket, rt), parse_youth_frame, handler.handle
+        )
+    finally:
+        await rt.hub.disconnect(connection)

@@ -1,0 +1,69 @@
+"""Is the team open now, and when does it open next? Opening hours from the database,
+the rules in ``hours``: open means within hours and at least one worker on duty."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lykta.conversations.queue import workers_on_duty
+from lykta.db import utcnow
+from lykta.runtime import Runtime
+from lykta.teams import hours
+from lykta.teams.models import OpeningException, OpeningHours, Team
+
+
+@dataclass(frozen=True)
+class Schedule:
+    periods: list[hours.Period]
+    exceptions: list[hours.DayException]
+
+
+async def schedule_of(session: AsyncSession, team_id: int) -> Schedule:
+    rows = (
+        await session.execute(select(OpeningHours).where(OpeningHours.team_id == team_id))
+    ).scalars()
+    periods = [hours.parse_period(r.weekday, r.opens, r.closes) for r in rows]
+    exception_rows = (
+        await session.execute(
+            select(OpeningException).where(
+                OpeningException.team_id == team_id,
+                OpeningException.day >= (utcnow() - dt.timedelta(days=2)).date(),
+            )
+        )
+    ).scalars()
+    exceptions = [hours.parse_exception(r.day, r.opens, r.closes) for r in exception_rows]
+    return Schedule(periods, exceptions)
+
+
+@dataclass(frozen=True)
+class Status:
+    open: bool
+    within_hours: bool
+    next_opening: dt.datetime | None
+    """When the hours next begin (None: now, or not within two weeks)."""
+
+
+async def team_status(rt: Runtime, team: Team, now: dt.datetime | None = None) -> Status:
+    now = now or utcnow()
+    async with rt.db.read() as session:
+        schedule = await schedule_of(session, team.id)
+        on_duty = await workers_on_duty(session, team.id)
+    within = hours.is_within_hours(now, team.timezone, schedule.periods, schedule.exceptions)
+    upcoming = hours.next_opening(now, team.timezone, schedule.periods, schedule.exceptions)
+    return Status(
+        open=within and on_duty > 0,
+        within_hours=within,
+        next_opening=None if within else upcoming,
+    )
+
+
+async def team_is_open(rt: Runtime, team_id: int) -> bool:
+    async with rt.db.read() as session:
+        team = await session.get(Team, team_id)
+    if team is None:
+        return False
+    return (await team_status(rt, team)).open
