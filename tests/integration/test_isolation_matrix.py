@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import typing
 import uuid
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -139,7 +140,7 @@ def test_pages_show_only_the_callers_team(server: ServerThread, seeded: Seed, pa
     assert "Fältgruppen Demo" not in page.text
 
 
-SAMPLES = {
+SAMPLES: dict[str, Callable[[], object]] = {
     "last_seq": lambda: 0,
     "seq": lambda: 1,
     "active": lambda: True,

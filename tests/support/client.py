@@ -179,10 +179,11 @@ class Peer:
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10
     ) -> dict[str, Any]:
         """The latest frame already received that matches, or the next one that does."""
-        for frame in reversed(self.frames):
-            if predicate(frame):
-                return frame
-        return await self.wait_for(predicate, timeout)
+        for seen in reversed(self.frames):
+            if predicate(seen):
+                return seen
+        frame: dict[str, Any] = await self.wait_for(predicate, timeout)
+        return frame
 
     async def pump_until(self, condition: Callable[[], bool], timeout: float = 10) -> None:
         if condition():
