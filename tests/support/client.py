@@ -179,11 +179,10 @@ class Peer:
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10
     ) -> dict[str, Any]:
         """The latest frame already received that matches, or the next one that does."""
-        for seen in reversed(self.frames):
-            if predicate(seen):
-                return seen
-        frame: dict[str, Any] = await self.wait_for(predicate, timeout)
-        return frame
+        matches: list[dict[str, Any]] = [f for f in self.frames if predicate(f)]
+        if matches:
+            return matches[-1]
+        return await self.wait_for(predicate, timeout)
 
     async def pump_until(self, condition: Callable[[], bool], timeout: float = 10) -> None:
         if condition():
