@@ -277,3 +277,116 @@ async def test_duty_changes_presence_for_the_team(
     assert latest(cecilia, "presence")["on_duty"] == []  # another team
     for peer in (anna, bo, cecilia):
         await peer.close()
+
+
+async def test_young_person_sees_the_workers_name_photo_and_introduction(
+    server: ServerThread, settings: Settings, seeded: Seed
+) -> None:
+    from tests.integration.staff_helpers import browser
+    from tests.integration.test_staff_photo import camera_jpeg, upload
+    from tests.support.server import csrf_of, http_login
+
+    with browser(server) as client:
+        http_login(client, seeded.workers["Bo"])
+        upload(client, camera_jpeg())
+        csrf = csrf_of(client.get("/app/profile").text)
+        too_long = client.post(
+            "/app/profile/introduction", data={"introduction": "x" * 141, "csrf": csrf}
+        )
+        assert too_long.status_code == 400
+        client.post(
+            "/app/profile/introduction",
+            data={"introduction": "Fältsekreterare  i centrum\n", "csrf": csrf},
+        )
+    young = await youth(server)
+    bo = await worker(server, settings, seeded, "Bo")
+    await bo.send("Hej, jag heter Bo", young.conversation_id)
+    card = await young.expect(lambda f: f["type"] == "worker")
+    assert card["profile"]["first_name"] == "Bo"
+    assert card["profile"]["introduction"] == "Fältsekreterare i centrum"
+    assert card["profile"]["photo"].startswith("/photos/")
+    # Coming back later, the young person sees who is answering straight away.
+    again = Peer(server.ws)
+    await again.connect()
+    again.team = "demo"
+    ready = await again.resume(young.code, last_seq=0)
+    assert ready["profile"] == card["profile"]
+    for peer in (young, bo, again):
+        await peer.close()
+
+
+async def test_a_question_left_while_closed_is_answered_and_read_after_resume(
+    server: ServerThread, settings: Settings, seeded: Seed
+) -> None:
+    # The demo team has no opening hours: it is closed, so a start leaves a question.
+    asker = Peer(server.ws)
+    await asker.connect()
+    ready = await asker.start("demo")
+    assert ready["kind"] == "question"
+    await asker.send("Hur gör man om man vill prata med någon om sin mamma?")
+    await asker.wait_for(lambda f: f["type"] == "ack")
+    code = asker.code
+    await asker.close()  # the young person leaves; nothing stays on the device but the code
+
+    anna = await worker(server, settings, seeded, "Anna")
+    listing = next(f for f in anna.frames if f["type"] == "conversations")
+    question = next(c for c in listing["items"] if c["kind"] == "question")
+    await anna.open_conversation(question["id"])
+    await anna.send("Hej! Du kan alltid skriva här, eller ringa BRIS.", question["id"])
+    await anna.wait_for(lambda f: f["type"] == "ack")
+
+    days_later = Peer(server.ws)
+    await days_later.connect()
+    days_later.team = "demo"
+    back = await days_later.resume(code.lower(), last_seq=0)
+    assert back["kind"] == "question"
+    assert back["worker"] == "Anna"
+    await days_later.pump_until(lambda: days_later.last_seq() >= 3)
+    assert days_later.bodies() == [
+        "Hur gör man om man vill prata med någon om sin mamma?",
+        "Hej! Du kan alltid skriva här, eller ringa BRIS.",
+    ]
+    # And the contact stays warm: the young person can write again.
+    await days_later.send("Tack, jag ringer dem")
+    await anna.wait_for(lambda f: f.get("body") == "Tack, jag ringer dem")
+    for peer in (anna, days_later):
+        await peer.close()
+
+
+async def test_risk_words_flag_a_conversation_for_the_team_only(
+    server: ServerThread, settings: Settings, seeded: Seed
+) -> None:
+    calm = await youth(server, "hej, en fråga om sommarjobb")
+    anna = await worker(server, settings, seeded, "Anna")
+    worried = await youth(server, "jag orkar inte mer, jag vill inte leva längre")
+    update = await anna.expect(
+        lambda f: (
+            f["type"] == "conversation"
+            and f["conversation"]["id"] == worried.conversation_id
+            and f["conversation"]["flagged"]
+        )
+    )
+    assert update["conversation"]["flag_categories"] == ["suicide"]
+    # First in line, ahead of someone who has waited longer.
+    await worried.expect(lambda f: f["type"] == "queue" and f["position"] == 1)
+    await calm.expect(lambda f: f["type"] == "queue" and f["position"] == 2)
+    hello = next(f for f in anna.frames if f["type"] == "hello")
+    assert "112" in hello["risk_guidance"]
+    # The young person is never told, and no decision is taken: the chat goes on.
+    await flush(worried)
+    assert not any("flag" in str(f) or "suicide" in str(f) for f in worried.frames)
+    await worried.send("finns ni där?")
+    await worried.wait_for(lambda f: f["type"] == "ack" and f["seq"] == 2)
+    # A worker can take the flag away by hand.
+    await anna.send_frame(
+        {"type": "flag", "conversation_id": worried.conversation_id, "flagged": False}
+    )
+    await anna.wait_for(
+        lambda f: (
+            f["type"] == "conversation"
+            and f["conversation"]["id"] == worried.conversation_id
+            and not f["conversation"]["flagged"]
+        )
+    )
+    for peer in (calm, worried, anna):
+        await peer.close()

@@ -296,6 +296,28 @@ async def do_change_first_name(rt: Runtime, caller: StaffIdentity, first_name: s
         )
 
 
+async def do_change_introduction(rt: Runtime, caller: StaffIdentity, text: str) -> None:
+    """The one line young people see under the worker's name (empty removes it)."""
+    text = " ".join(text.split())
+    if len(text) > 140:
+        raise StaffError(N_("Keep the introduction to one line of at most 140 characters."))
+    async with rt.db.write() as session:
+        await session.execute(
+            update(StaffUser)
+            .where(StaffUser.id == caller.user_id)
+            .values(introduction=text or None)
+        )
+        await audit.record(
+            session,
+            caller.team_id,
+            Action.PROFILE_CHANGED,
+            actor(caller),
+            target_type="staff",
+            target_id=caller.user_id,
+            details={"field": "introduction"},
+        )
+
+
 async def do_change_password(rt: Runtime, caller: StaffIdentity, current: str, new: str) -> None:
     """Change the password and end every other session of the account."""
     async with rt.db.read() as session:

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from lykta.conversations.service import worker_profile
 from lykta.errors import UserError
 from lykta.i18n import N_
 from lykta.staff import members, photos
@@ -35,7 +36,9 @@ async def _profile(
     status_code: int = 200,
 ) -> Response:
     locale = request_locale(request)
-    token = await photos.photo_token(runtime(request), caller.user_id)
+    rt = runtime(request)
+    token = await photos.photo_token(rt, caller.user_id)
+    profile = await worker_profile(rt, caller.user_id)
     return page(
         request,
         "profile.html",
@@ -43,6 +46,7 @@ async def _profile(
             "notice": translate(locale, notice) if notice else None,
             "error": error.translated(locale) if error else None,
             "photo_url": f"/photos/{token}.jpg" if token else None,
+            "introduction": profile.introduction if profile and profile.introduction else "",
         },
         caller=caller,
         status_code=status_code,
@@ -61,6 +65,18 @@ async def change_name(
     rt = await checked(request)
     try:
         await members.do_change_first_name(rt, caller, first_name)
+    except StaffError as exc:
+        return await _profile(request, caller, error=exc, status_code=400)
+    return RedirectResponse("/app/profile", status_code=303, headers=NO_STORE)
+
+
+@router.post("/profile/introduction", response_class=HTMLResponse)
+async def change_introduction(
+    request: Request, caller: Staff, introduction: Annotated[str, Form(max_length=1000)] = ""
+) -> Response:
+    rt = await checked(request)
+    try:
+        await members.do_change_introduction(rt, caller, introduction)
     except StaffError as exc:
         return await _profile(request, caller, error=exc, status_code=400)
     return RedirectResponse("/app/profile", status_code=303, headers=NO_STORE)
