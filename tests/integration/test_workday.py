@@ -390,3 +390,28 @@ async def test_risk_words_flag_a_conversation_for_the_team_only(
     )
     for peer in (calm, worried, anna):
         await peer.close()
+
+
+async def test_unread_counts_follow_what_workers_have_read(
+    server: ServerThread, settings: Settings, seeded: Seed
+) -> None:
+    young = await youth(server, "ett")
+    await young.send("två")
+    await young.wait_for(lambda f: f["type"] == "ack" and f["seq"] == 2)
+    anna = await worker(server, settings, seeded, "Anna")
+    bo = await worker(server, settings, seeded, "Bo")
+    listing = next(f for f in bo.frames if f["type"] == "conversations")
+    mine = next(c for c in listing["items"] if c["id"] == young.conversation_id)
+    assert mine["last_seq"] - mine["staff_read_seq"] == 2  # two unread
+    await anna.send_frame({"type": "read", "conversation_id": young.conversation_id, "seq": 2})
+    # The team reads together: Bo's count goes to zero when Anna has read it.
+    update = await bo.wait_for(
+        lambda f: (
+            f["type"] == "conversation"
+            and f["conversation"]["id"] == young.conversation_id
+            and f["conversation"]["staff_read_seq"] == 2
+        )
+    )
+    assert update["conversation"]["last_seq"] == 2
+    for peer in (young, anna, bo):
+        await peer.close()
