@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lykta.audit import service as audit
-from lykta.audit.service import Action, Actor
+from lykta.audit.service import Action, Actor, DetailValue
 from lykta.db import utcnow
 from lykta.i18n import N_
 from lykta.runtime import Runtime
@@ -279,11 +279,13 @@ async def do_change_role(rt: Runtime, caller: StaffIdentity, member_id: int, rol
 # ----- one's own account -----------------------------------------------------------------
 
 
-async def do_change_first_name(rt: Runtime, caller: StaffIdentity, first_name: str) -> None:
-    first_name = check_first_name(first_name)
+async def update_own_account(
+    rt: Runtime, caller: StaffIdentity, values: dict[str, object], details: dict[str, DetailValue]
+) -> None:
+    """Change fields of the caller's own account, audit-logged as a profile change."""
     async with rt.db.write() as session:
         await session.execute(
-            update(StaffUser).where(StaffUser.id == caller.user_id).values(first_name=first_name)
+            update(StaffUser).where(StaffUser.id == caller.user_id).values(**values)
         )
         await audit.record(
             session,
@@ -292,8 +294,13 @@ async def do_change_first_name(rt: Runtime, caller: StaffIdentity, first_name: s
             actor(caller),
             target_type="staff",
             target_id=caller.user_id,
-            details={"field": "first_name"},
+            details=details,
         )
+
+
+async def do_change_first_name(rt: Runtime, caller: StaffIdentity, first_name: str) -> None:
+    first_name = check_first_name(first_name)
+    await update_own_account(rt, caller, {"first_name": first_name}, {"field": "first_name"})
 
 
 async def do_change_introduction(rt: Runtime, caller: StaffIdentity, text: str) -> None:
@@ -301,21 +308,7 @@ async def do_change_introduction(rt: Runtime, caller: StaffIdentity, text: str) 
     text = " ".join(text.split())
     if len(text) > 140:
         raise StaffError(N_("Keep the introduction to one line of at most 140 characters."))
-    async with rt.db.write() as session:
-        await session.execute(
-            update(StaffUser)
-            .where(StaffUser.id == caller.user_id)
-            .values(introduction=text or None)
-        )
-        await audit.record(
-            session,
-            caller.team_id,
-            Action.PROFILE_CHANGED,
-            actor(caller),
-            target_type="staff",
-            target_id=caller.user_id,
-            details={"field": "introduction"},
-        )
+    await update_own_account(rt, caller, {"introduction": text or None}, {"field": "introduction"})
 
 
 async def do_change_password(rt: Runtime, caller: StaffIdentity, current: str, new: str) -> None:

@@ -13,14 +13,12 @@ import io
 import secrets
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from lykta.audit import service as audit
-from lykta.audit.service import Action
 from lykta.errors import UserError
 from lykta.i18n import N_
 from lykta.runtime import Runtime
-from lykta.staff.members import actor
+from lykta.staff.members import update_own_account
 from lykta.staff.models import StaffUser
 from lykta.staff.service import StaffIdentity
 
@@ -57,40 +55,14 @@ def process(data: bytes) -> bytes:
 async def do_set_photo(rt: Runtime, caller: StaffIdentity, data: bytes) -> str:
     jpeg = await asyncio.to_thread(process, data)
     token = secrets.token_urlsafe(16)
-    async with rt.db.write() as session:
-        await session.execute(
-            update(StaffUser)
-            .where(StaffUser.id == caller.user_id)
-            .values(photo=jpeg, photo_token=token)
-        )
-        await audit.record(
-            session,
-            caller.team_id,
-            Action.PROFILE_CHANGED,
-            actor(caller),
-            target_type="staff",
-            target_id=caller.user_id,
-            details={"field": "photo"},
-        )
+    await update_own_account(rt, caller, {"photo": jpeg, "photo_token": token}, {"field": "photo"})
     return token
 
 
 async def do_remove_photo(rt: Runtime, caller: StaffIdentity) -> None:
-    async with rt.db.write() as session:
-        await session.execute(
-            update(StaffUser)
-            .where(StaffUser.id == caller.user_id)
-            .values(photo=None, photo_token=None)
-        )
-        await audit.record(
-            session,
-            caller.team_id,
-            Action.PROFILE_CHANGED,
-            actor(caller),
-            target_type="staff",
-            target_id=caller.user_id,
-            details={"field": "photo", "removed": True},
-        )
+    await update_own_account(
+        rt, caller, {"photo": None, "photo_token": None}, {"field": "photo", "removed": True}
+    )
 
 
 async def photo_token(rt: Runtime, user_id: int) -> str | None:
