@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from lykta.config import Settings
 from lykta.db import Database
@@ -38,3 +38,21 @@ def db_update(settings: Settings, model: Any, where: Any, **values: Any) -> None
     # A thread of its own, so that this works from sync and async tests alike.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, run()).result()
+
+
+def db_query(settings: Settings, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Run SQL on the test's database (SQLite or PostgreSQL), as an attacker might."""
+
+    async def run() -> list[tuple[Any, ...]]:
+        db = Database(settings)
+        try:
+            async with db.write() as session:
+                result = await session.execute(text(sql), params)
+                if not sql.lstrip().upper().startswith("SELECT"):
+                    return []
+                return [tuple(row) for row in result.all()]
+        finally:
+            await db.dispose()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()

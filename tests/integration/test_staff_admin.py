@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-import sqlite3
 
 import httpx
 import pyotp
@@ -14,7 +13,7 @@ import pytest
 from lykta import cli
 from lykta.config import Settings
 from lykta.staff.models import Invitation
-from tests.integration.staff_helpers import browser, db_update
+from tests.integration.staff_helpers import browser, db_query, db_update
 from tests.support.client import Peer
 from tests.support.server import PASSWORD, Seed, ServerThread, csrf_of, http_login, login_token
 
@@ -208,14 +207,14 @@ async def test_audit_records_each_action_without_content_and_verify_detects_tamp
         filtered = admin.get("/app/admin/audit", params={"action": "member."}).text
         assert "<code>login</code>" not in filtered
         assert "<code>member.invited</code>" in filtered
-    with sqlite3.connect(settings.data_dir / "lykta.db") as raw:
-        rows = raw.execute("SELECT action, details, actor, target_id FROM audit_log").fetchall()
+    rows = db_query(settings, "SELECT action, details, actor, target_id FROM audit_log")
     assert all(secret_text not in repr(row) for row in rows)
     monkeypatch.setenv("LYKTA_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("LYKTA_DATABASE_URL", settings.database_url)
     assert await asyncio.to_thread(cli.main, ["audit", "verify"]) == 0
     assert "chain intact" in capsys.readouterr().out
-    with sqlite3.connect(settings.data_dir / "lykta.db") as raw:
-        raw.execute("UPDATE audit_log SET actor = 'someone else' WHERE action = 'login'")
+    db_query(settings, "UPDATE audit_log SET actor = 'someone else' WHERE action = 'login'")
     assert await asyncio.to_thread(cli.main, ["audit", "verify", "--team", "demo"]) == 1
     assert "CHAIN BROKEN" in capsys.readouterr().out
 
@@ -280,13 +279,12 @@ def test_every_audited_action_leaves_an_entry(
         newcomer.post(
             "/app/logout-everywhere", data={"csrf": csrf_of(newcomer.get("/app/profile").text)}
         )
-    with sqlite3.connect(settings.data_dir / "lykta.db") as raw:
-        actions = {
-            row[0]
-            for row in raw.execute(
-                "SELECT action FROM audit_log WHERE team_id = ?", (anna.team_id,)
-            )
-        }
+    actions = {
+        row[0]
+        for row in db_query(
+            settings, "SELECT action FROM audit_log WHERE team_id = :team", team=anna.team_id
+        )
+    }
     expected = {
         "team.created",
         "login",

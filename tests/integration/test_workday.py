@@ -326,6 +326,7 @@ async def test_a_question_left_while_closed_is_answered_and_read_after_resume(
     await asker.send("Hur gör man om man vill prata med någon om sin mamma?")
     await asker.wait_for(lambda f: f["type"] == "ack")
     code = asker.code
+    assert code is not None
     await asker.close()  # the young person leaves; nothing stays on the device but the code
 
     anna = await worker(server, settings, seeded, "Anna")

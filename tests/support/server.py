@@ -4,6 +4,7 @@ the production settings, in a thread of its own (or as a separate process)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import socket
@@ -69,11 +70,37 @@ class Seed:
     team_ids: dict[str, int] = field(default_factory=dict)
 
 
+def database_for(data_dir: Path) -> str | None:
+    """With ``LYKTA_TEST_DATABASE_URL`` (a PostgreSQL server), a fresh database per data
+    directory, so that every test starts from an empty schema as it does on SQLite."""
+    base = os.environ.get("LYKTA_TEST_DATABASE_URL")
+    if not base:
+        return None
+    name = "lykta_t_" + hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
+    server, _, _ = base.rpartition("/")
+    marker = data_dir.parent / f".{name}"
+    if not marker.exists():
+        asyncio.run(_create_database(base, name))
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    return f"{server}/{name}"
+
+
+async def _create_database(base: str, name: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    connection = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
 def settings_for(data_dir: Path) -> Settings:
-    url = os.environ.get("LYKTA_TEST_DATABASE_URL")
     return Settings(
         data_dir=data_dir,
-        database_url=url or None,
+        database_url=database_for(data_dir),
         argon2_time_cost=1,
         argon2_memory_cost=1024,
         throttle_delay_scale=0,
@@ -90,8 +117,9 @@ def env_for(data_dir: Path) -> dict[str, str]:
         LYKTA_THROTTLE_DELAY_SCALE="0",
         LYKTA_SESSION_CHECK_SECONDS="0.2",
     )
-    if os.environ.get("LYKTA_TEST_DATABASE_URL"):
-        env["LYKTA_DATABASE_URL"] = os.environ["LYKTA_TEST_DATABASE_URL"]
+    url = database_for(data_dir)
+    if url:
+        env["LYKTA_DATABASE_URL"] = url
     return env
 
 
@@ -195,6 +223,7 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}"
 
     def start(self) -> ServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
