@@ -26,6 +26,7 @@ from lykta.staff.profile_routes import public_router as photo_router
 from lykta.staff.profile_routes import router as profile_router
 from lykta.staff.routes import router as staff_router
 from lykta.staff.web import Forbidden, NotLoggedIn
+from lykta.teams.admin_routes import router as team_admin_router
 from lykta.web import pages
 from lykta.web.csrf import CsrfCookie
 from lykta.web.render import STATIC, static_version
@@ -33,7 +34,14 @@ from lykta.web.security import HeadAsGet, SecurityHeaders
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (pages.router, staff_router, profile_router, admin_router, photo_router)
+ROUTERS = (
+    pages.router,
+    staff_router,
+    profile_router,
+    admin_router,
+    team_admin_router,
+    photo_router,
+)
 """Every HTTP router of the app (the isolation tests walk these)."""
 
 
