@@ -8,6 +8,7 @@ with a note — unless ``LYKTA_REQUIRE_E2E=1`` (set by CI), which makes that a f
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -40,6 +41,8 @@ TEAM = "demo"
 WORKER_EMAIL = "worker@demo.example"
 WORKER_PASSWORD = "e2e-correct-horse-battery"
 WORKER_NAME = "Anna"
+COLLEAGUE_EMAIL = "bo@demo.example"
+COLLEAGUE_NAME = "Bo"
 CODE_RE = re.compile(r"^[A-Z0-9]{4}(?: [A-Z0-9]{4})+$")
 
 expect.set_options(timeout=10_000)
@@ -149,11 +152,13 @@ def totp(server: Server) -> Totp:
     return Totp(found.group(1))
 
 
-def log_in(page: Page, totp: Totp) -> None:
+def log_in(
+    page: Page, totp: Totp, email: str = WORKER_EMAIL, password: str = WORKER_PASSWORD
+) -> None:
     """Through the real forms: e-mail and password, then the code from the authenticator."""
     page.goto("/app/login")
-    page.get_by_label("E-mail address").fill(WORKER_EMAIL)
-    page.get_by_label("Password").fill(WORKER_PASSWORD)
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
     page.get_by_test_id("login-submit").click()
     expect(page).to_have_url(re.compile(r"/app/login/code$"))
     page.get_by_label("Code").fill(totp.code())
@@ -277,6 +282,61 @@ def worker(new_page: NewPage, worker_session: dict[str, Any]) -> Callable[..., P
     return make
 
 
+@dataclass(frozen=True)
+class Account:
+    email: str
+    password: str
+    first_name: str
+    totp: Totp
+
+
+@pytest.fixture(scope="session")
+def colleague_account(server: Server) -> Account:
+    """A second worker of the demo team (Bo), made with the operator's CLI."""
+    env = {
+        **os.environ,
+        "LYKTA_DATA_DIR": str(server.data_dir),
+        "LYKTA_ARGON2_TIME_COST": "1",
+        "LYKTA_ARGON2_MEMORY_COST": "1024",
+    }
+    command = [sys.executable, "-m", "lykta", "user", "create", "--team", TEAM]
+    command += ["--email", COLLEAGUE_EMAIL, "--role", "worker"]
+    command += ["--first-name", COLLEAGUE_NAME, "--json"]
+    done = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    created = json.loads(done.stdout)
+    secret = pyotp.parse_uri(created["totp_uri"]).secret
+    return Account(created["email"], created["password"], COLLEAGUE_NAME, Totp(secret))
+
+
+@pytest.fixture(scope="session")
+def colleague_session(
+    chromium: Browser, server: Server, colleague_account: Account
+) -> dict[str, Any]:
+    """Bo logs in once, through the forms; each test's colleague gets the cookies."""
+    context = chromium.new_context(base_url=server.url)
+    try:
+        account = colleague_account
+        log_in(context.new_page(), account.totp, account.email, account.password)
+        state: dict[str, Any] = dict(context.storage_state())
+    finally:
+        context.close()
+    return state
+
+
+@pytest.fixture
+def colleague(new_page: NewPage, colleague_session: dict[str, Any]) -> Callable[..., Page]:
+    """The colleague's app (Bo) in a browser context of its own, with the list loaded.
+    Request this fixture before opening ``worker()`` so that Anna's app knows Bo."""
+
+    def make(width: int = 1280, height: int = 800) -> Page:
+        page = new_page("/app", width=width, height=height, storage_state=colleague_session)
+        expect(page).to_have_url(re.compile(r"/app$"))
+        expect(page.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
+        return page
+
+    return make
+
+
 @pytest.fixture
 def fresh_login(new_page: NewPage, totp: Totp) -> Callable[..., Page]:
     """A worker who logs in through the forms in this test (a session of their own)."""
@@ -294,8 +354,24 @@ class UI:
 
     team = TEAM
     worker_name = WORKER_NAME
+    colleague_name = COLLEAGUE_NAME
     code_re = CODE_RE
     WAITING = "Waiting for a worker to join. You can already write your message."
+    QUESTION = (
+        "We are closed now, so the answer comes later. Write your question, keep your code "
+        "and come back with it to read the answer."
+    )
+
+    def waiting_text(self, page: Page) -> str:
+        """What the status says while waiting: a chat, or a question left while closed."""
+        chat = page.get_by_test_id("chat")
+        expect(chat).to_have_attribute("data-kind", re.compile(r"^(chat|question)$"))
+        return self.QUESTION if chat.get_attribute("data-kind") == "question" else self.WAITING
+
+    @staticmethod
+    def item(page: Page, conversation_id: str) -> Locator:
+        """The worker's list entry of one conversation."""
+        return page.locator(f'[data-testid=conv-item][data-id="{conversation_id}"]')
 
     @staticmethod
     def conversation_ids(page: Page) -> list[str]:

@@ -16,7 +16,7 @@ def test_youth_and_worker_talk_live(start_chat, worker, ui):
     youth = start_chat(width=360, height=640)
     expect(youth.get_by_test_id("code-box")).to_have_attribute("open", "")
     expect(youth.get_by_test_id("code-box")).to_contain_text("Write this down")
-    expect(youth.get_by_test_id("status")).to_have_text(re.compile("^Waiting for a worker"))
+    expect(youth.get_by_test_id("status")).to_have_text(ui.waiting_text(youth))
     assert youth.evaluate("document.documentElement.scrollWidth") <= 360
 
     # Youth -> worker, with the counter and the pending -> sent status.

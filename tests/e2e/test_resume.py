@@ -27,7 +27,7 @@ def test_resume_code_reopens_the_whole_conversation(start_chat, new_page, ui):
     first.reload()
     expect(first.get_by_test_id("message")).to_have_count(2)
     expect(first.get_by_test_id("resume-code")).to_have_text(code)
-    expect(first.get_by_test_id("status")).to_have_text(ui.WAITING)
+    expect(first.get_by_test_id("status")).to_have_text(ui.waiting_text(first))
 
     # Another device: the code typed in lower case with spaces instead of hyphens.
     other = new_page()

@@ -17,6 +17,7 @@ _COMMON: dict[str, str] = {
     "joined_event": N_("{name} joined the conversation"),
     "ended": N_("The conversation has ended"),
     "error": N_("Something went wrong. Please try again."),
+    "read": N_("Read"),
 }
 
 YOUTH_STRINGS: dict[str, str] = {
@@ -24,11 +25,44 @@ YOUTH_STRINGS: dict[str, str] = {
     "you": N_("You"),
     "worker": N_("Worker"),
     "waiting": N_("Waiting for a worker to join. You can already write your message."),
+    "question": N_(
+        "We are closed now, so the answer comes later. Write your question, keep your code "
+        "and come back with it to read the answer."
+    ),
     "joined": N_("{name} has joined"),
+    "queue": N_("You are number {position} in the queue"),
+    "eta": N_("Estimated wait: about {minutes} min"),
+    "typing": N_("{name} is writing…"),
+    "requeued": N_("You are back in the queue; the next available worker will answer"),
+}
+
+# The default closing topics and outcomes (``lykta.teams.defaults``) arrive from the server
+# as their English keys; the worker app shows them translated, or as they are.
+_TOPICS: dict[str, str] = {
+    "topic:family": N_("family"),
+    "topic:friends": N_("friends"),
+    "topic:school": N_("school"),
+    "topic:mental health": N_("mental health"),
+    "topic:self-harm": N_("self-harm"),
+    "topic:substance use": N_("substance use"),
+    "topic:sexuality": N_("sexuality"),
+    "topic:relationships": N_("relationships"),
+    "topic:violence": N_("violence"),
+    "topic:crime": N_("crime"),
+    "topic:money": N_("money"),
+    "topic:housing": N_("housing"),
+    "topic:other": N_("other"),
+    "outcome:advice given": N_("advice given"),
+    "outcome:referral": N_("referral"),
+    "outcome:follow-up agreed": N_("follow-up agreed"),
+    "outcome:emergency contact made": N_("emergency contact made"),
+    "outcome:listened": N_("listened"),
+    "outcome:no contact": N_("no contact"),
 }
 
 STAFF_STRINGS: dict[str, str] = {
     **_COMMON,
+    **_TOPICS,
     "youth": N_("Young person"),
     "staff": N_("Worker"),
     "chat_n": N_("Chat {number}"),
@@ -39,4 +73,16 @@ STAFF_STRINGS: dict[str, str] = {
     "waiting_for": N_("Waiting for {time}"),
     "last_activity": N_("Last activity {time}"),
     "unread": N_("{count} unread"),
+    "question": N_("Question"),
+    "at_risk": N_("At risk"),
+    "flag": N_("Mark as at risk"),
+    "unflag": N_("Remove the risk mark"),
+    "requeued_event": N_("Put back in the queue"),
+    "youth_typing": N_("The young person is writing…"),
+    "team_open": N_("Team open"),
+    "team_closed": N_("Team closed"),
+    "new_message": N_("New message in {chat}"),
+    "handed_to_you": N_("{chat} was handed to you"),
+    "notes_n": N_("Notes ({count})"),
+    "back_to_queue": N_("Back to the queue"),
 }
