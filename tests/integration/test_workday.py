@@ -8,6 +8,8 @@ import secrets
 from typing import Any
 
 from lykta.config import Settings
+from lykta.staff.models import StaffUser
+from tests.integration.staff_helpers import db_query, db_update
 from tests.support.client import Peer
 from tests.support.server import Seed, ServerThread, login_token
 
@@ -47,9 +49,41 @@ def latest(peer: Peer, kind: str) -> dict[str, Any]:
     return [f for f in peer.frames if f["type"] == kind][-1]
 
 
+def open_around_the_clock(settings: Settings, seeded: Seed) -> None:
+    """Opening hours all week and Bo on duty: the demo team is open."""
+    team = seeded.team_ids["demo"]
+    for weekday in range(7):
+        for opens, closes in (("00:00", "12:00"), ("12:00", "24:00")):
+            db_query(
+                settings,
+                "INSERT INTO opening_hours (team_id, weekday, opens, closes) "
+                "VALUES (:team, :day, :opens, :closes)",
+                team=team,
+                day=weekday,
+                opens=opens,
+                closes=closes,
+            )
+    db_update(settings, StaffUser, StaffUser.id == seeded.workers["Bo"].user_id, on_duty=True)
+
+
+async def test_a_question_left_while_closed_has_no_estimated_wait(
+    server: ServerThread, settings: Settings, seeded: Seed
+) -> None:
+    anna = await worker(server, settings, seeded, "Anna")
+    answered = await youth(server, "en fråga")
+    await anna.send("svar", answered.conversation_id)  # now the team has an answer time
+    await anna.wait_for(lambda f: f["type"] == "ack")
+    question = await youth(server, "en fråga till")
+    place = await question.expect(lambda f: f["type"] == "queue")
+    assert (place["position"], place["eta_seconds"]) == (1, None)
+    for peer in (anna, answered, question):
+        await peer.close()
+
+
 async def test_waiting_young_people_see_their_place_and_it_moves(
     server: ServerThread, settings: Settings, seeded: Seed
 ) -> None:
+    open_around_the_clock(settings, seeded)
     first = await youth(server, "först")
     second = await youth(server, "sen")
     await first.expect(lambda f: f["type"] == "queue")

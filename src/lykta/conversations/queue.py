@@ -15,7 +15,7 @@ import statistics
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lykta.conversations.models import Conversation, ConversationState
+from lykta.conversations.models import Conversation, ConversationState, Kind
 from lykta.db import utcnow
 from lykta.realtime.broker import conversation_channel
 from lykta.realtime.protocol import QueueFrame, encode
@@ -30,10 +30,10 @@ MAX_ETA = 24 * 3600
 QUEUE_ORDER = (Conversation.flagged.desc(), Conversation.created_at, Conversation.id)
 
 
-async def waiting(session: AsyncSession, team_id: int) -> list[str]:
-    """Ids of the team's waiting conversations, first in line first."""
+async def waiting(session: AsyncSession, team_id: int) -> list[tuple[str, str]]:
+    """(id, kind) of the team's waiting conversations, first in line first."""
     result = await session.execute(
-        select(Conversation.id)
+        select(Conversation.id, Conversation.kind)
         .where(
             Conversation.team_id == team_id,
             Conversation.state == ConversationState.QUEUED.value,
@@ -41,7 +41,7 @@ async def waiting(session: AsyncSession, team_id: int) -> list[str]:
         )
         .order_by(*QUEUE_ORDER)
     )
-    return list(result.scalars())
+    return [(row[0], row[1]) for row in result.all()]
 
 
 async def typical_wait(session: AsyncSession, team_id: int) -> float | None:
@@ -69,8 +69,9 @@ async def workers_on_duty(session: AsyncSession, team_id: int) -> int:
     return int(result.scalar_one())
 
 
-def estimate(position: int, typical: float | None, on_duty: int) -> int | None:
-    if typical is None:
+def estimate(position: int, typical: float | None, on_duty: int, kind: str) -> int | None:
+    """Seconds, or None: no history yet, or a question (answered when the team opens)."""
+    if typical is None or kind == Kind.QUESTION:
         return None
     return int(min(MAX_ETA, typical * position / max(1, on_duty)))
 
@@ -83,17 +84,19 @@ async def publish_queue(rt: Runtime, team_id: int) -> None:
             return
         typical = await typical_wait(session, team_id)
         on_duty = await workers_on_duty(session, team_id)
-    for position, conversation_id in enumerate(ids, start=1):
-        frame = QueueFrame(position=position, eta_seconds=estimate(position, typical, on_duty))
+    for position, (conversation_id, kind) in enumerate(ids, start=1):
+        eta = estimate(position, typical, on_duty, kind)
+        frame = QueueFrame(position=position, eta_seconds=eta)
         await rt.hub.publish(conversation_channel(conversation_id), encode(frame))
 
 
 async def position_of(rt: Runtime, team_id: int, conversation_id: str) -> QueueFrame | None:
     async with rt.db.read() as session:
         ids = await waiting(session, team_id)
-        if conversation_id not in ids:
+        places = {cid: (place, kind) for place, (cid, kind) in enumerate(ids, start=1)}
+        if conversation_id not in places:
             return None
         typical = await typical_wait(session, team_id)
         on_duty = await workers_on_duty(session, team_id)
-    position = ids.index(conversation_id) + 1
-    return QueueFrame(position=position, eta_seconds=estimate(position, typical, on_duty))
+    position, kind = places[conversation_id]
+    return QueueFrame(position=position, eta_seconds=estimate(position, typical, on_duty, kind))

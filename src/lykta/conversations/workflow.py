@@ -137,8 +137,7 @@ async def do_mark_read(
     if changed:
         frame = ReadFrame(conversation_id=conversation_id, reader=reader.value, seq=seq)
         await rt.hub.publish(conversation_channel(conversation_id), encode(frame))
-        if reader is Sender.STAFF:
-            await _publish_summary(rt, conversation)
+        await _publish_summary(rt, conversation)  # the list shows read state and unread
 
 
 async def publish_typing(
