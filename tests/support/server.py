@@ -87,7 +87,7 @@ def database_for(data_dir: Path) -> str | None:
 
 
 async def _create_database(base: str, name: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     connection = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
     try:
