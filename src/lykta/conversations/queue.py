@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lykta.conversations.models import Conversation, ConversationState, Kind
@@ -20,7 +20,7 @@ from lykta.db import utcnow
 from lykta.realtime.broker import conversation_channel
 from lykta.realtime.protocol import QueueFrame, encode
 from lykta.runtime import Runtime
-from lykta.staff.models import StaffUser
+from lykta.teams.opening import workers_on_duty
 
 RECENT = dt.timedelta(days=14)
 SAMPLE = 20
@@ -58,15 +58,6 @@ async def typical_wait(session: AsyncSession, team_id: int) -> float | None:
     )
     waits = [(replied - arrived).total_seconds() for arrived, replied in rows if replied]
     return statistics.median(waits) if waits else None
-
-
-async def workers_on_duty(session: AsyncSession, team_id: int) -> int:
-    result = await session.execute(
-        select(func.count()).where(
-            StaffUser.team_id == team_id, StaffUser.on_duty.is_(True), StaffUser.active.is_(True)
-        )
-    )
-    return int(result.scalar_one())
 
 
 def estimate(position: int, typical: float | None, on_duty: int, kind: str) -> int | None:

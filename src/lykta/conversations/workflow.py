@@ -39,6 +39,7 @@ from lykta.staff.models import StaffUser
 from lykta.staff.service import StaffIdentity
 from lykta.teams import defaults
 from lykta.teams.models import Team
+from lykta.teams.opening import team_is_open
 
 
 class Blocked(ConversationError):
@@ -305,8 +306,6 @@ async def do_feedback(rt: Runtime, team_id: int, conversation_id: str, answer: s
 
 
 async def presence_frame(rt: Runtime, team_id: int) -> PresenceFrame:
-    from lykta.teams.opening import team_is_open
-
     async with rt.db.read() as session:
         on_duty = list(
             (

@@ -6,14 +6,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lykta.conversations.queue import workers_on_duty
 from lykta.db import utcnow
 from lykta.runtime import Runtime
+from lykta.staff.models import StaffUser
 from lykta.teams import hours
 from lykta.teams.models import OpeningException, OpeningHours, Team
+
+
+async def workers_on_duty(session: AsyncSession, team_id: int) -> int:
+    result = await session.execute(
+        select(func.count()).where(
+            StaffUser.team_id == team_id, StaffUser.on_duty.is_(True), StaffUser.active.is_(True)
+        )
+    )
+    return int(result.scalar_one())
 
 
 @dataclass(frozen=True)
