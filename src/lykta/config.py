@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     session_check_seconds: float = Field(default=30.0, gt=0, le=3600)
     """How often a worker's live socket re-checks that its session has not timed out."""
 
+    rate_limit_scale: float = Field(default=1.0, ge=0.01, le=1000)
+    """Multiplies every socket and client limit (rates and bursts); 1 in production."""
+
     send_queue_size: int = Field(default=256, ge=8, le=100_000)
     """Frames buffered per socket; a socket that falls further behind is disconnected."""
 

@@ -11,6 +11,7 @@ from lykta.conversations.riskflags import RiskWords
 from lykta.db import Database
 from lykta.realtime.broker import Broker, MemoryBroker
 from lykta.realtime.hub import Hub
+from lykta.realtime.ratelimit import RESUME_WINDOW, Limits
 from lykta.staff.throttle import ClientThrottle
 
 
@@ -22,9 +23,12 @@ class Runtime:
     hasher: PasswordHasher
     client_throttle: ClientThrottle
     risk: RiskWords
+    limits: Limits
+    resume_failures: ClientThrottle
 
     @classmethod
     def create(cls, settings: Settings, broker: Broker | None = None) -> Runtime:
+        limits = Limits(settings.rate_limit_scale)
         return cls(
             settings=settings,
             db=Database(settings),
@@ -32,6 +36,8 @@ class Runtime:
             hasher=make_hasher(settings),
             client_throttle=ClientThrottle(),
             risk=RiskWords(),
+            limits=limits,
+            resume_failures=ClientThrottle(limit=limits.resume_failures, window=RESUME_WINDOW),
         )
 
     async def start(self) -> None:

@@ -24,9 +24,13 @@ def new_client_id() -> str:
 class Peer:
     """One young person or one worker; survives disconnects and server restarts."""
 
-    def __init__(self, ws_base: str, *, staff_cookie: str | None = None) -> None:
+    def __init__(
+        self, ws_base: str, *, staff_cookie: str | None = None, source: str | None = None
+    ) -> None:
         self.ws_base = ws_base
         self.staff_cookie = staff_cookie
+        self.source = source
+        """A loopback address to connect from (limits are per client address)."""
         self.ws: ClientConnection | None = None
         self.outbox: dict[str, dict[str, Any]] = {}
         self.acks: dict[str, int] = {}
@@ -49,7 +53,10 @@ class Peer:
     async def connect(self) -> None:
         headers = {"Cookie": f"lykta_staff={self.staff_cookie}"} if self.staff_cookie else {}
         self.ws = await websockets.connect(
-            self.ws_base + self.path, additional_headers=headers, open_timeout=5
+            self.ws_base + self.path,
+            additional_headers=headers,
+            open_timeout=5,
+            local_addr=(self.source, 0) if self.source else None,
         )
 
     async def drop(self) -> None:
@@ -156,7 +163,7 @@ class Peer:
             self.outbox.pop(frame["client_id"], None)
         elif kind == "error":
             self.errors.append(frame)
-            if frame.get("client_id") and frame["code"] not in ("busy",):
+            if frame.get("client_id") and frame["code"] not in ("busy", "rate_limited"):
                 self.outbox.pop(frame["client_id"], None)
 
     async def wait_for(

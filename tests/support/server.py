@@ -105,6 +105,7 @@ def settings_for(data_dir: Path) -> Settings:
         argon2_memory_cost=1024,
         throttle_delay_scale=0,
         session_check_seconds=0.2,
+        rate_limit_scale=float(os.environ.get("LYKTA_TEST_RATE_LIMIT_SCALE", "100")),
     )
 
 
@@ -116,6 +117,7 @@ def env_for(data_dir: Path) -> dict[str, str]:
         LYKTA_ARGON2_MEMORY_COST="1024",
         LYKTA_THROTTLE_DELAY_SCALE="0",
         LYKTA_SESSION_CHECK_SECONDS="0.2",
+        LYKTA_RATE_LIMIT_SCALE=os.environ.get("LYKTA_TEST_RATE_LIMIT_SCALE", "100"),
     )
     url = database_for(data_dir)
     if url:

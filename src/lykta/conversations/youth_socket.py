@@ -3,7 +3,7 @@ Frames are documented in docs/protocol.md."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -17,6 +17,7 @@ from lykta.conversations.errors import ConversationError, NotFound, ResumeFailed
 from lykta.conversations.models import Conversation, Kind, Sender
 from lykta.conversations.sockets import locale_of, send_history
 from lykta.i18n import N_
+from lykta.realtime import ratelimit
 from lykta.realtime.broker import conversation_channel
 from lykta.realtime.hub import Connection
 from lykta.realtime.protocol import (
@@ -35,11 +36,15 @@ from lykta.realtime.protocol import (
     encode,
     parse_youth_frame,
 )
+from lykta.realtime.ratelimit import Bucket, RateLimited
 from lykta.realtime.session import receive_loop
 from lykta.runtime import Runtime
 from lykta.teams.opening import team_status
 from lykta.teams.service import get_team_by_slug
+from lykta.web.privacy import client_key
 from lykta.web.security import origin_allowed
+
+CLOSE_POLICY = 1008
 
 
 class NotStarted(ConversationError):
@@ -56,8 +61,15 @@ class AlreadyStarted(ConversationError):
 class YouthSocket:
     rt: Runtime
     connection: Connection
+    client_key: str = "unknown"
     team_id: int | None = None
     conversation_id: str | None = None
+    strikes: int = 0
+    frames: Bucket = field(init=False)
+    sends: Bucket = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.frames, self.sends = self.rt.limits.socket_buckets()
 
     def _started(self) -> tuple[int, str]:
         if self.team_id is None or self.conversation_id is None:
@@ -65,7 +77,26 @@ class YouthSocket:
         return self.team_id, self.conversation_id
 
     async def handle(self, frame: Any) -> None:
+        try:
+            await self._handle(frame)
+        except RateLimited:
+            self.strikes += 1
+            if self.strikes >= ratelimit.STRIKES_BEFORE_CLOSE:
+                self.connection.close(CLOSE_POLICY)
+            raise
+
+    def _limit(self, frame: Any) -> None:
+        if not self.frames.take():
+            raise RateLimited
+        if isinstance(frame, YouthSendFrame):
+            if not self.sends.take():
+                raise RateLimited
+            if self.conversation_id and not self.rt.limits.conversations.take(self.conversation_id):
+                raise RateLimited
+
+    async def _handle(self, frame: Any) -> None:
         rt = self.rt
+        self._limit(frame)
         match frame:
             case PingFrame():
                 self.connection.send(encode(PongFrame()))
@@ -108,6 +139,8 @@ class YouthSocket:
             team = await get_team_by_slug(session, frame.team)
         if team is None:
             raise NotFound
+        if not self.rt.limits.starts.take(self.client_key):
+            raise RateLimited
         await workflow.check_not_blocked(self.rt, team.id, frame.browser)
         status = await team_status(self.rt, team)
         # When nobody can answer now, the young person leaves a question for later.
@@ -134,11 +167,19 @@ class YouthSocket:
     async def _resume(self, frame: ResumeFrame) -> None:
         if self.conversation_id is not None:
             raise AlreadyStarted
-        async with self.rt.db.read() as session:
-            team = await get_team_by_slug(session, frame.team)
-            if team is None:
-                raise ResumeFailed
-            conversation = await access_conversation_by_code(session, team, frame.code)
+        # Guessing codes is slowed per client; a right code does not reset the count, or
+        # whoever holds one code could reset it between guesses.
+        if self.rt.resume_failures.retry_after(self.client_key) > 0:
+            raise RateLimited
+        try:
+            async with self.rt.db.read() as session:
+                team = await get_team_by_slug(session, frame.team)
+                if team is None:
+                    raise ResumeFailed
+                conversation = await access_conversation_by_code(session, team, frame.code)
+        except ResumeFailed:
+            self.rt.resume_failures.fail(self.client_key)
+            raise
         await self._attach(conversation)
         async with self.rt.db.read() as session:
             # Re-read after subscribing so that nothing committed in between is missed.
@@ -179,7 +220,7 @@ async def youth_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     connection = rt.hub.connect(websocket)
-    handler = YouthSocket(rt, connection)
+    handler = YouthSocket(rt, connection, client_key(websocket.scope))
     try:
         await receive_loop(
             websocket, connection, locale_of(websocket, rt), parse_youth_frame, handler.handle

@@ -3,7 +3,7 @@
 // conversation the worker has opened stays subscribed, with its own state (view).
 import {
   $, readJSON, fmt, el, newId, msgItem, setStatus, setTime, stick, composer, toDate, clock,
-  Sequencer, Outbox, ReliableSocket, TERMINAL,
+  Sequencer, Outbox, ReliableSocket, TERMINAL, RETRY,
 } from "./wsclient.js";
 
 const S = readJSON("lykta-strings");
@@ -509,7 +509,7 @@ function ack(f) {
 
 function error(f) {
   const msg = f.message || S.error;
-  if (f.client_id && f.code === "busy") {
+  if (f.client_id && RETRY.indexOf(f.code) >= 0) {
     if (notesOut.has(f.client_id)) return setTimeout(() => sock.ready && sock.send(notesOut.get(f.client_id)), 3000);
     return outbox.later(sock);
   }

@@ -3,7 +3,7 @@
 // an abusive tab without identifying anyone; messages are never stored on the device.
 import {
   $, readJSON, fmt, el, newId, msgItem, setStatus, setTime, stick, composer,
-  Sequencer, Outbox, ReliableSocket, TERMINAL,
+  Sequencer, Outbox, ReliableSocket, TERMINAL, RETRY,
 } from "./wsclient.js";
 
 const S = readJSON("lykta-strings");
@@ -331,7 +331,7 @@ function notice(msg) {
 
 function error(f) {
   const msg = f.message || S.error;
-  if (f.client_id && f.code === "busy") return outbox.later(sock);
+  if (f.client_id && RETRY.indexOf(f.code) >= 0) return outbox.later(sock);
   if (f.client_id && TERMINAL.indexOf(f.code) >= 0) {
     outbox.take(f.client_id);
     const li = pend.get(f.client_id);

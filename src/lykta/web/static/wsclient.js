@@ -118,8 +118,9 @@ export class Sequencer {
   }
 }
 
-// Codes that end a send for good; "busy" is retried.
+// Codes that end a send for good; the RETRY ones are sent again a little later.
 export const TERMINAL = ["empty", "too_long", "invalid", "closed", "not_found"];
+export const RETRY = ["busy", "rate_limited"];
 
 // Unacknowledged sends, in order. Items are the send frames without their type.
 export class Outbox {
