@@ -94,6 +94,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "LYKTA_DEMO_PASSWORD": WORKER_PASSWORD,
         "LYKTA_ARGON2_TIME_COST": "1",
         "LYKTA_ARGON2_MEMORY_COST": "1024",
+        # Every young person in these tests comes from one address, many per second;
+        # the real limits are tested in tests/integration/test_rate_limits.py.
+        "LYKTA_RATE_LIMIT_SCALE": "100",
         "PYTHONUNBUFFERED": "1",
     }
     log_path = data_dir / "server.log"
