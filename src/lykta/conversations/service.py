@@ -378,14 +378,6 @@ async def worker_frame(rt: Runtime, staff_id: int) -> WorkerFrame:
     return WorkerFrame(profile=profile)
 
 
-async def worker_name(rt: Runtime, conversation: Conversation) -> str | None:
-    if conversation.assigned_staff_id is None:
-        return None
-    async with rt.db.read() as session:
-        user = await session.get(StaffUser, conversation.assigned_staff_id)
-    return user.first_name if user is not None else None
-
-
 async def team_summaries(rt: Runtime, team_id: int) -> list[ConversationSummary]:
     async with rt.db.read() as session:
         return await _summaries(session, team_id)

@@ -302,7 +302,9 @@ async def test_take_assigns_and_adds_joined(rt: Runtime, demo: Team, seeded: See
     taken = await reload(rt, conversation.id)
     assert taken.state == ConversationState.ACTIVE
     assert taken.assigned_staff_id == anna.user_id
-    assert await service.worker_name(rt, taken) == "Anna"
+    profile = await service.worker_profile(rt, taken.assigned_staff_id)
+    assert profile is not None
+    assert (profile.first_name, profile.photo, profile.introduction) == ("Anna", None, None)
 
 
 async def test_take_on_an_active_conversation_is_not_queued(
