@@ -9,6 +9,7 @@ the connection open.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any, Literal, get_args
 
 import orjson
@@ -390,11 +391,32 @@ _YOUTH_TYPES = _types(YouthInbound)
 _STAFF_TYPES = _types(StaffInbound)
 
 
-def _parse(raw: str | bytes, adapter: TypeAdapter[Any], types: frozenset[str]) -> Any:
+def _without_lone_surrogates(value: Any) -> Any:
+    """Replace unpaired UTF-16 surrogates (valid JSON escapes, invalid text) with U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {key: _without_lone_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    return value
+
+
+def _loads(raw: str | bytes) -> Any:
     try:
-        data = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError:
+        pass
+    # orjson refuses a lone surrogate such as "\ud800", which a browser can produce from a
+    # broken emoji; the message should arrive (with a replacement character), not hang.
+    try:
+        return _without_lone_surrogates(json.loads(raw))
+    except (ValueError, RecursionError):
         raise FrameError("bad_frame", "frame is not valid JSON") from None
+
+
+def _parse(raw: str | bytes, adapter: TypeAdapter[Any], types: frozenset[str]) -> Any:
+    data = _loads(raw)
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise FrameError("bad_frame", "frame must be a JSON object with a string 'type'")
     if data["type"] not in types:

@@ -315,6 +315,14 @@ def test_valid_frames_parse_to_their_model(
     assert parse(dumps(frame).decode()) == expected
 
 
+def test_a_lone_surrogate_is_replaced_not_refused() -> None:
+    raw = '{"type": "send", "client_id": "k3J9xQ2m", "body": "x\\ud800y \\ud83d\\ude00"}'
+    parsed = parse_youth_frame(raw)
+    assert parsed.body == "x\ufffdy \U0001f600"  # the broken half replaced, a real pair kept
+    with pytest.raises(FrameError):
+        parse_youth_frame('{"type": "send", "body": "\\ud800"')  # still not JSON
+
+
 def test_body_keeps_its_text_exactly() -> None:
     body = 'Hej! <b>"quoted"</b>\n\ttab 🙂 ' + "å" * 100
     parsed = parse_youth_frame(dumps({"type": "send", "client_id": CLIENT, "body": body}))
