@@ -30,6 +30,14 @@ class Team(Base):
     risk_guidance: Mapped[str | None] = mapped_column(Text, nullable=True)
     """Shown to workers on a flagged conversation; None means the default guidance."""
     block_hours: Mapped[int] = mapped_column(Integer, default=24)
+    quick_exit_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    """Where the young person's quick exit leads; None means the installation's default."""
+    neutral_title: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    """The chat page's tab title instead of the team's name; None shows the name."""
+    neutral_icon: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """One of the bundled neutral favicons (``teams.privacy.NEUTRAL_ICONS``); None: Lykta's."""
+    embed_origins: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    """Origins allowed to show the chat page in a frame; None or empty: none."""
     conversation_counter: Mapped[int] = mapped_column(Integer, default=0)
     """Last per-team conversation number handed out ("Chat 12" in the worker's list)."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
