@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAX_MESSAGE_LENGTH = 4000
@@ -25,6 +25,17 @@ class Settings(BaseSettings):
     """SQLAlchemy URL. Default: SQLite file ``lykta.db`` inside ``data_dir``."""
     redis_url: str | None = None
     """Reserved for the Redis broker (multi-node); the in-process broker is used when unset."""
+
+    master_key: SecretStr | None = None
+    """Master keys, base64url, comma-separated, current first. Default: the key file."""
+    master_key_file: Path | None = None
+    """Default ``master.key`` in ``data_dir``; written (mode 0600) on a new installation."""
+    keystore_url: str | None = None
+    """Where the data keys live. Default: ``keys.db`` in ``data_dir`` on SQLite, the main
+    database on PostgreSQL (set a separate database there so that shredding reaches backups
+    of the content)."""
+    purge_interval_seconds: float = Field(default=3600.0, ge=0, le=86400)
+    """How often a node runs the retention purge; 0 leaves it to ``lykta purge``."""
 
     default_locale: Literal["sv", "en"] = "sv"
     allowed_origins: list[str] = Field(default_factory=list)
@@ -49,6 +60,15 @@ class Settings(BaseSettings):
     send_queue_size: int = Field(default=256, ge=8, le=100_000)
     """Frames buffered per socket; a socket that falls further behind is disconnected."""
 
+    ws_ping_interval: float = Field(default=20.0, gt=0, le=3600)
+    """Seconds between the server's WebSocket pings (browsers answer them by themselves)."""
+    ws_ping_timeout: float = Field(default=20.0, gt=0, le=3600)
+    """A peer that has not answered a ping within this many seconds is disconnected."""
+    ws_hello_timeout: float = Field(default=10.0, gt=0, le=3600)
+    """A young person's socket must start or resume a conversation within this time."""
+    ws_idle_timeout: float = Field(default=300.0, gt=0, le=86_400)
+    """A socket that sends no frame for this long is closed (the pages ping every 25 s)."""
+
     staff_cookie_secure: bool = False
     """Set when served over HTTPS so the staff session cookie is marked Secure."""
 
@@ -64,6 +84,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'lykta.db').resolve()}"
+
+    @property
+    def effective_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def effective_keystore_url(self) -> str:
+        if self.keystore_url:
+            return self.keystore_url
+        if self.is_sqlite:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'keys.db').resolve()}"
+        return self.effective_database_url
 
     @property
     def is_sqlite(self) -> bool:

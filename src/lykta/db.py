@@ -71,6 +71,8 @@ def _sqlite_pragmas(synchronous: str) -> Any:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted content is overwritten with zeros, not left in free pages of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
@@ -80,9 +82,9 @@ def _sqlite_pragmas(synchronous: str) -> Any:
 class Database:
     """The engine, a session factory, and the single-writer lock used on SQLite."""
 
-    def __init__(self, settings: Settings) -> None:
-        url = settings.effective_database_url
-        self.is_sqlite = settings.is_sqlite
+    def __init__(self, settings: Settings, url: str | None = None) -> None:
+        url = url or settings.effective_database_url
+        self.is_sqlite = url.startswith("sqlite")
         # Never put bound values (message bodies) into exception texts or logs.
         kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.is_sqlite:
@@ -114,6 +116,13 @@ class Database:
             return
         async with self._write_lock, self.sessions() as session, session.begin():
             yield session
+
+    async def checkpoint(self) -> None:
+        """On SQLite, move the write-ahead log into the file and empty it, so that pages
+        overwritten by a deletion do not linger in the log."""
+        if self.is_sqlite:
+            async with self.engine.connect() as connection:
+                await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

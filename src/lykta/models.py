@@ -3,6 +3,7 @@
 from lykta.audit.models import AuditEntry
 from lykta.conversations.models import Conversation, Message, Note
 from lykta.db import Base
+from lykta.retention.models import DailyStats, JobLease
 from lykta.staff.models import Invitation, RecoveryCode, StaffSession, StaffUser
 from lykta.teams.models import CannedReply, OpeningException, OpeningHours, RiskWord, Team
 
@@ -11,7 +12,9 @@ __all__ = [
     "Base",
     "CannedReply",
     "Conversation",
+    "DailyStats",
     "Invitation",
+    "JobLease",
     "Message",
     "Note",
     "OpeningException",

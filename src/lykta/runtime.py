@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 
 from lykta.config import Settings
 from lykta.conversations.riskflags import RiskWords
+from lykta.crypto.keystore import KeyStore
 from lykta.db import Database
 from lykta.realtime.broker import Broker, MemoryBroker
 from lykta.realtime.hub import Hub
@@ -25,26 +26,31 @@ class Runtime:
     risk: RiskWords
     limits: Limits
     resume_failures: ClientThrottle
+    keys: KeyStore
 
     @classmethod
     def create(cls, settings: Settings, broker: Broker | None = None) -> Runtime:
         limits = Limits(settings.rate_limit_scale)
+        db = Database(settings)
         return cls(
             settings=settings,
-            db=Database(settings),
+            db=db,
             hub=Hub(broker or MemoryBroker(), settings.send_queue_size),
             hasher=make_hasher(settings),
             client_throttle=ClientThrottle(),
             risk=RiskWords(),
             limits=limits,
             resume_failures=ClientThrottle(limit=limits.resume_failures, window=RESUME_WINDOW),
+            keys=KeyStore(settings, db),
         )
 
     async def start(self) -> None:
+        await self.keys.open()
         await self.hub.start()
 
     async def stop(self) -> None:
         await self.hub.stop()
+        await self.keys.close()
         await self.db.dispose()
 
 

@@ -53,6 +53,8 @@ class Action:
     SETTINGS_CHANGED = "settings.changed"
     TEAM_CREATED = "team.created"
     AUDIT_VIEWED = "audit.viewed"
+    MESSAGE_REDACTED = "message.redacted"
+    RETENTION_PURGED = "retention.purged"
 
 
 @dataclass(frozen=True)

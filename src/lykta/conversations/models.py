@@ -90,6 +90,7 @@ class Note(Base):
     """An internal note on a conversation: workers only, never the young person."""
 
     __tablename__ = "notes"
+    __allow_unmapped__ = True  # ``body`` below is not a column
     __table_args__ = (UniqueConstraint("conversation_id", "client_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -102,14 +103,21 @@ class Note(Base):
         ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
     )
     author: Mapped[str] = mapped_column(String(60))
-    body: Mapped[str] = mapped_column(Text)
+    body_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    """The text, sealed under the conversation's data key (``conversations.content``)."""
+    legacy_body: Mapped[str | None] = mapped_column("body", Text, nullable=True)
+    """Plaintext from before encryption at rest; sealed and emptied when a node starts."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    body: str | None = None
+    """The opened text, set by the service layer; never stored."""
 
 
 class Message(Base):
     """One entry in a conversation's gap-free sequence: a message or a system event."""
 
     __tablename__ = "messages"
+    __allow_unmapped__ = True  # ``body`` below is not a column
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
         UniqueConstraint("conversation_id", "client_id"),
@@ -127,5 +135,13 @@ class Message(Base):
     author: Mapped[str | None] = mapped_column(String(60), nullable=True)
     """The worker's first name at the time of writing; never anything about the youth."""
     event: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    body_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    """The text, sealed under the conversation's data key (``conversations.content``)."""
+    legacy_body: Mapped[str | None] = mapped_column("body", Text, nullable=True)
+    """Plaintext from before encryption at rest; sealed and emptied when a node starts."""
+    redacted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """A worker removed the text: it is gone from storage, "[removed]" is shown instead."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    body: str | None = None
+    """The opened text, set by the service layer; never stored."""

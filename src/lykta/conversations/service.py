@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
 from lykta.config import MAX_MESSAGE_LENGTH
-from lykta.conversations import queue, resume_codes
+from lykta.conversations import content, queue, resume_codes
 from lykta.conversations.errors import (
     Busy,
     ConversationClosed,
@@ -105,6 +106,7 @@ def message_frame(message: Message) -> MessageFrame:
         author=message.author,
         event=message.event,
         body=message.body,
+        redacted=message.redacted_at is not None,
         at=message.created_at,
     )
 
@@ -116,11 +118,20 @@ def _append(
     body: str | None = None,
     event: str | None = None,
     client_id: str | None = None,
+    aead: AESGCM | None = None,
 ) -> Message:
+    """The next message in the sequence; a body is sealed with ``aead`` (required then)."""
     now = utcnow()
     conversation.last_seq += 1
     conversation.last_activity_at = now
-    return Message(
+    sealed = None
+    if body is not None:
+        if aead is None:
+            raise ValueError("a message body needs the conversation's data key")
+        sealed = content.seal_text(
+            aead, body, content.message_aad(conversation.id, conversation.last_seq)
+        )
+    message = Message(
         team_id=conversation.team_id,
         conversation_id=conversation.id,
         seq=conversation.last_seq,
@@ -129,9 +140,11 @@ def _append(
         staff_id=author.staff_id,
         author=author.first_name if author.sender is Sender.STAFF else None,
         event=event,
-        body=body,
+        body_ct=sealed,
         created_at=now,
     )
+    message.body = body
+    return message
 
 
 def _take(conversation: Conversation, author: Author) -> Message:
@@ -155,6 +168,10 @@ async def do_start_conversation(
     code = resume_codes.generate()
     code_hash = resume_codes.hash_code(code)
     assert code_hash is not None  # noqa: S101 - generate() always yields a valid code
+    conversation_id = uuid.uuid4().hex
+    # The data key first: if the conversation is not stored after all, the purge job
+    # removes the key it left behind.
+    await rt.keys.create(team.id, conversation_id)
     async with rt.db.write() as session:
         number = (
             await session.execute(
@@ -165,7 +182,7 @@ async def do_start_conversation(
             )
         ).scalar_one()
         conversation = Conversation(
-            id=uuid.uuid4().hex,
+            id=conversation_id,
             team_id=team.id,
             number=number,
             state=ConversationState.QUEUED.value,
@@ -192,15 +209,19 @@ async def do_send_message(
     text = check_body(body)
     if author.sender is Sender.YOUTH:
         await rt.risk.prepare(rt.db, team_id)
+    aead = await content.cipher(rt, team_id, conversation_id)
     try:
         async with rt.db.write() as session:
             existing = await _find_by_client_id(session, conversation_id, client_id)
             if existing is not None:
                 if existing.team_id != team_id:
                     raise NotFound
+                _open_bodies(aead, [existing])
                 return SendResult(message=existing, created=False)
             conversation = await _locked(session, team_id, conversation_id)
             if conversation.state == ConversationState.CLOSED:
+                raise ConversationClosed
+            if aead is None:  # its key is gone: nothing more may be written there
                 raise ConversationClosed
             new: list[Message] = []
             entered_queue = conversation.last_seq == 0
@@ -220,7 +241,7 @@ async def do_send_message(
                     conversation.flag_categories = sorted(
                         set(conversation.flag_categories or []) | hits
                     )
-            message = _append(conversation, author, body=text, client_id=client_id)
+            message = _append(conversation, author, body=text, client_id=client_id, aead=aead)
             new.append(message)
             session.add_all(new)
     except IntegrityError:
@@ -229,6 +250,7 @@ async def do_send_message(
             existing = await _find_by_client_id(session, conversation_id, client_id)
         if existing is None or existing.team_id != team_id:
             raise Busy from None
+        _open_bodies(aead, [existing])
         return SendResult(message=existing, created=False)
     except OperationalError:
         log.warning("could not store a message; the client will retry", exc_info=True)
@@ -299,6 +321,13 @@ async def _find_by_client_id(
     return result.scalar_one_or_none()
 
 
+def _open_bodies(aead: AESGCM | None, messages: Sequence[Message]) -> None:
+    for message in messages:
+        message.body = content.open_text(
+            aead, message.body_ct, content.message_aad(message.conversation_id, message.seq)
+        )
+
+
 async def _publish(rt: Runtime, conversation: Conversation, messages: Sequence[Message]) -> None:
     channel = conversation_channel(conversation.id)
     for message in messages:
@@ -317,8 +346,10 @@ async def _publish_summary(rt: Runtime, conversation: Conversation) -> None:
 async def history(
     rt: Runtime, team_id: int, conversation_id: str, after_seq: int
 ) -> AsyncIterator[list[Message]]:
-    """Messages with ``seq > after_seq`` in order, in batches, scoped to the team."""
+    """Messages with ``seq > after_seq`` in order, in batches, scoped to the team, with
+    their bodies opened."""
     cursor = after_seq
+    aead = await content.cipher(rt, team_id, conversation_id)
     while True:
         async with rt.db.read() as session:
             batch = list(
@@ -337,6 +368,7 @@ async def history(
             )
         if not batch:
             return
+        _open_bodies(aead, batch)
         yield batch
         if len(batch) < HISTORY_BATCH:
             return

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import func, select, update
 
 from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
-from lykta.conversations import queue
+from lykta.conversations import content, queue
 from lykta.conversations.errors import ConversationClosed, ConversationError, NotFound
 from lykta.conversations.models import Conversation, ConversationState, Note, Sender
 from lykta.conversations.service import (
@@ -81,6 +82,7 @@ async def do_add_note(
 ) -> Note:
     """An internal note, stored once per ``client_id``; workers only."""
     text = check_body(body)
+    aead = await content.cipher(rt, caller.team_id, conversation_id)
     async with rt.db.write() as session:
         existing = (
             await session.execute(
@@ -90,32 +92,55 @@ async def do_add_note(
             )
         ).scalar_one_or_none()
         if existing is not None and existing.team_id == caller.team_id:
+            _open_notes(aead, [existing])
             return existing
         conversation = await _locked(session, caller.team_id, conversation_id)
-        note = Note(
-            team_id=conversation.team_id,
-            conversation_id=conversation.id,
-            client_id=client_id,
-            staff_id=caller.user_id,
-            author=caller.first_name,
-            body=text,
-        )
+        if aead is None:
+            raise ConversationClosed
+        note = _sealed_note(conversation, caller, client_id, text, aead)
         session.add(note)
         await session.flush()
     await rt.hub.publish(staff_channel(conversation_id), encode(note_frame(note)))
     return note
 
 
+def _sealed_note(
+    conversation: Conversation, caller: StaffIdentity, client_id: str, text: str, aead: AESGCM
+) -> Note:
+    note = Note(
+        team_id=conversation.team_id,
+        conversation_id=conversation.id,
+        client_id=client_id,
+        staff_id=caller.user_id,
+        author=caller.first_name,
+        body_ct=content.seal_text(aead, text, content.note_aad(conversation.id, client_id)),
+    )
+    note.body = text
+    return note
+
+
+def _open_notes(aead: AESGCM | None, notes: list[Note]) -> list[Note]:
+    for note in notes:
+        note.body = content.open_text(
+            aead, note.body_ct, content.note_aad(note.conversation_id, note.client_id)
+        )
+    return notes
+
+
 async def notes_of(rt: Runtime, team_id: int, conversation_id: str) -> list[Note]:
+    aead = await content.cipher(rt, team_id, conversation_id)
     async with rt.db.read() as session:
-        return list(
-            (
-                await session.execute(
-                    select(Note)
-                    .where(Note.team_id == team_id, Note.conversation_id == conversation_id)
-                    .order_by(Note.id)
-                )
-            ).scalars()
+        return _open_notes(
+            aead,
+            list(
+                (
+                    await session.execute(
+                        select(Note)
+                        .where(Note.team_id == team_id, Note.conversation_id == conversation_id)
+                        .order_by(Note.id)
+                    )
+                ).scalars()
+            ),
         )
 
 
@@ -159,6 +184,7 @@ async def do_transfer(
 ) -> None:
     """Hand over to a colleague of the same team, or back to the queue, with a note."""
     note_text = note.strip()
+    aead = await content.cipher(rt, caller.team_id, conversation_id) if note_text else None
     async with rt.db.write() as session:
         conversation = await _locked(session, caller.team_id, conversation_id)
         if conversation.state == ConversationState.CLOSED:
@@ -184,14 +210,10 @@ async def do_transfer(
         added = None
         if note_text:
             check_body(note_text)
-            added = Note(
-                team_id=conversation.team_id,
-                conversation_id=conversation.id,
-                client_id=f"transfer-{event.seq}-{conversation.id[:8]}",
-                staff_id=caller.user_id,
-                author=caller.first_name,
-                body=note_text,
-            )
+            if aead is None:
+                raise ConversationClosed
+            client_id = f"transfer-{event.seq}-{conversation.id[:8]}"
+            added = _sealed_note(conversation, caller, client_id, note_text, aead)
             session.add(added)
             await session.flush()
     await _publish(rt, conversation, [event])

@@ -38,6 +38,10 @@ class Team(Base):
     """One of the bundled neutral favicons (``teams.privacy.NEUTRAL_ICONS``); None: Lykta's."""
     embed_origins: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     """Origins allowed to show the chat page in a frame; None or empty: none."""
+    retention_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    """Days a closed conversation is kept before it is purged (0-365)."""
+    question_wait_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    """Days an unanswered question waits for an answer before it is purged (1-90)."""
     conversation_counter: Mapped[int] = mapped_column(Integer, default=0)
     """Last per-team conversation number handed out ("Chat 12" in the worker's list)."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from lykta.config import MAX_MESSAGE_LENGTH, Settings
-from lykta.conversations import resume_codes, service
+from lykta.conversations import content, resume_codes, service
 from lykta.conversations.errors import (
     ConversationClosed,
     EmptyMessage,
@@ -56,11 +56,19 @@ async def start(rt: Runtime, team: Team) -> Conversation:
 
 
 async def rows(rt: Runtime, conversation_id: str) -> list[Message]:
+    """The stored rows, with their sealed bodies opened as the service would."""
     async with rt.db.read() as session:
         result = await session.execute(
             select(Message).where(Message.conversation_id == conversation_id).order_by(Message.seq)
         )
-        return list(result.scalars())
+        messages = list(result.scalars())
+    for message in messages:
+        assert message.legacy_body is None  # never stored in plaintext
+        aead = await content.cipher(rt, message.team_id, conversation_id)
+        message.body = content.open_text(
+            aead, message.body_ct, content.message_aad(conversation_id, message.seq)
+        )
+    return messages
 
 
 async def reload(rt: Runtime, conversation_id: str) -> Conversation:
@@ -449,7 +457,7 @@ class CommitCheckingBroker(MemoryBroker):
                         )
                     )
                 ).scalar_one_or_none()
-                visible = row is not None and row.body == frame["body"]
+                visible = row is not None and (row.body_ct is None) == (frame["body"] is None)
                 self.seen.append((channel, frame["seq"], visible))
             elif frame["type"] != "conversation":
                 # Queue places and worker profiles carry no stored row: deliver only.
