@@ -289,6 +289,8 @@ class MessageFrame(Frame):
     author: str | None
     event: Literal["joined", "closed", "requeued"] | None
     body: str | None
+    redacted: bool = False
+    """A worker removed the text; ``body`` is None and clients show "[removed]"."""
     at: dt.datetime
 
 
