@@ -34,6 +34,25 @@ YOUTH_STRINGS: dict[str, str] = {
     "eta": N_("Estimated wait: about {minutes} min"),
     "typing": N_("{name} is writing…"),
     "requeued": N_("You are back in the queue; the next available worker will answer"),
+    # Before sending what looks like personal details (found only in the browser).
+    "pii_id": N_(
+        "It looks like your message contains a personal identity number. You don't have to "
+        "tell us who you are."
+    ),
+    "pii_phone": N_(
+        "It looks like your message contains a phone number. You don't have to tell us who you are."
+    ),
+    "pii_email": N_(
+        "It looks like your message contains an e-mail address. You don't have to tell us "
+        "who you are."
+    ),
+    "pii_address": N_(
+        "It looks like your message contains a home address. You don't have to tell us who you are."
+    ),
+    "pii_many": N_(
+        "It looks like your message contains personal details, such as a personal number, "
+        "phone number, e-mail or address. You don't have to tell us who you are."
+    ),
 }
 
 # The default closing topics and outcomes (``lykta.teams.defaults``) arrive from the server

@@ -1,6 +1,7 @@
-// Lykta: the young person's chat page. State lives in sessionStorage only:
-// {code, last_seq, outbox}, and a random tab token (lykta-browser) that lets a worker block
-// an abusive tab without identifying anyone; messages are never stored on the device.
+// Lykta: the young person's chat page. State lives in sessionStorage: {code, last_seq,
+// outbox}, and a random tab token (lykta-browser) that lets a worker block an abusive tab
+// without identifying anyone; messages are never stored on the device. Only if the young
+// person ticks "Remember me on this device" are the same keys kept in localStorage too.
 import {
   $, readJSON, fmt, el, newId, msgItem, setStatus, setTime, stick, composer,
   Sequencer, Outbox, ReliableSocket, TERMINAL, RETRY,
@@ -32,35 +33,68 @@ let queueKey = "";
 const pend = new Map(); // client_id -> own row not yet in the sequence
 const bySeq = new Map(); // acked seq -> own row, in case a message frame lacks client_id
 
-function store(v) {
-  try {
-    if (v) sessionStorage.setItem(KEY, JSON.stringify(v));
-    else sessionStorage.removeItem(KEY);
-  } catch (err) {
-    /* storage full or blocked: the chat still works for this page's life */
+// Every key this page writes starts with "lykta-". `put` always writes this tab's
+// sessionStorage, and localStorage only while "Remember me" is ticked; null removes.
+const TOKEN = "lykta-browser";
+const area = (local) => (local ? localStorage : sessionStorage);
+let remember = false;
+let keep = true; // false once the conversation is ended or left: nothing is written again
+function put(k, v) {
+  for (const local of [false, true]) {
+    try {
+      if (v == null) area(local).removeItem(k);
+      else if (keep && (remember || !local)) area(local).setItem(k, v);
+    } catch (err) {
+      /* storage full or blocked: the chat still works for this page's life */
+    }
   }
 }
+// This tab's own state first, then what was remembered on the device.
+function get(k, local) {
+  for (const l of local == null ? [false, true] : [local]) {
+    try {
+      const v = area(l).getItem(k);
+      if (v) return v;
+    } catch (err) {
+      /* nothing stored */
+    }
+  }
+  return null;
+}
+// Removes every key of ours from localStorage, or from both storages.
+function wipe(both) {
+  for (const local of both ? [true, false] : [true]) {
+    try {
+      const s = area(local);
+      for (let i = s.length; i--; ) if (/^lykta-/.test(s.key(i))) s.removeItem(s.key(i));
+    } catch (err) {
+      /* blocked storage holds nothing */
+    }
+  }
+}
+const store = (v) => put(KEY, v && JSON.stringify(v));
 const save = () => code && store({ code: code, last_seq: seq.last, outbox: outbox.items });
 const outbox = new Outbox([], save);
 const newSeq = () => new Sequencer(apply, (last) => sock.send({ type: "sync", last_seq: last }));
 let seq = newSeq();
 
-// One random token per tab (never leaves sessionStorage except in `start`).
-const browser = (() => {
-  let t = null;
+// The conversation remembered on this device is this tab's, unless the tab has its own.
+function stored(local) {
   try {
-    t = sessionStorage.getItem("lykta-browser");
+    return JSON.parse(get(KEY, local));
   } catch (err) {
-    /* blocked storage: a token for this page's life */
+    return null;
   }
-  if (!t || !/^[A-Za-z0-9_-]{16,64}$/.test(t)) {
-    t = newId();
-    try {
-      sessionStorage.setItem("lykta-browser", t);
-    } catch (err) {
-      /* as above */
-    }
-  }
+}
+const saved = stored();
+const mine = stored(true);
+remember = !!(saved && mine && saved.code === mine.code);
+
+// One random token per tab (never leaves the device's storage except in `start`).
+const browser = (() => {
+  let t = get(TOKEN);
+  if (!t || !/^[A-Za-z0-9_-]{16,64}$/.test(t)) t = newId();
+  put(TOKEN, t);
   return t;
 })();
 
@@ -162,7 +196,7 @@ function setState(s, w) {
   $("endbar").hidden = s === "closed";
   $("feedback").hidden = s !== "closed" || !!feedback;
   if (s === "closed") {
-    $("end-confirm").hidden = true;
+    $("end-confirm").hidden = $("pii").hidden = true;
     showTyping(false);
     typing(false);
   }
@@ -366,10 +400,20 @@ function error(f) {
   notice(msg);
 }
 
+// Forget the conversation on this device: nothing of it stays in either storage and
+// "Remember me" is off again. The tab keeps its token in sessionStorage (a block still
+// holds for the tab), except after quick exit (`all`), which leaves nothing of ours.
+function forget(all) {
+  remember = $("remember").checked = false;
+  wipe(all);
+  store(null);
+}
+
 // The stored conversation is gone: back to the start.
 function reset() {
   code = null;
-  store(null);
+  forget();
+  $("pii").hidden = true;
   list.textContent = "";
   pend.clear();
   outbox.items = [];
@@ -384,7 +428,8 @@ function reset() {
 }
 
 function quit() {
-  store(null);
+  keep = false;
+  forget(true);
   document.title = "";
   document.body.textContent = "";
   location.replace(C.quick_exit_url || $("exit").href);
@@ -420,7 +465,7 @@ $("resume").addEventListener("submit", (e) => {
 });
 
 $("again").addEventListener("click", () => {
-  store(null);
+  forget();
   location.reload();
 });
 
@@ -436,7 +481,17 @@ $("end-no").addEventListener("click", () => {
 $("end-yes").addEventListener("click", () => {
   if (!sock.ready || !sock.send({ type: "close" })) return notice(S.error);
   $("end-confirm").hidden = true;
-  ta.disabled = sendBtn.disabled = true;
+  ta.disabled = sendBtn.disabled = $("remember").disabled = true;
+  keep = false;
+  forget();
+});
+
+// "Remember me on this device": the same keys in localStorage too, or none there at all.
+$("remember").addEventListener("change", (e) => {
+  remember = e.target.checked;
+  if (!remember) wipe();
+  save();
+  put(TOKEN, browser);
 });
 
 // "Did this help?" once the chat has ended; optional, asked once.
@@ -454,8 +509,86 @@ $("feedback-answers").addEventListener("click", (e) => {
   t.focus();
 });
 
+// Personal details a young person may give away without meaning to, found before sending.
+// Only this page looks: the text is sent nowhere to be checked, and nothing about the
+// warning is sent or kept. Returns the kinds found, in this order: "id" (a Swedish
+// personnummer or samordningsnummer, a Norwegian fødselsnummer or D-nummer: real date,
+// valid check digits), "phone" (Swedish or Norwegian as people type them, or any +
+// number), "email", "address" (a street name and a house number).
+const luhn = (d) => [...d].reduce((s, c, i) => s + +(i % 2 ? c : "0246813579"[c]), 0) % 10 === 0;
+const mod11 = (d, w) => w.reduce((s, x, i) => s + x * d[i], 0) % 11 === 0;
+const day = (y, m, d) => m > 0 && m < 13 && d > 0 && d <= new Date(y, m, 0).getDate();
+// 19900101-1234, 900101-1234, 900101+1234, 9001011234; samordningsnummer: day + 60.
+const SE_ID = /\D(\d\d)?(\d{6})[-+ ]?(\d{4})(?!\d)/g;
+const seId = (m, c, a, b) =>
+  (!c || /^(18|19|20)$/.test(c)) &&
+  luhn(a + b) &&
+  day((c || 20) * 100 + +a.slice(0, 2), +a.slice(2, 4), a.slice(4) % 60);
+// DDMMYY and five digits; D-nummer: day + 40, H-nummer: month + 40; two mod-11 digits.
+const NO_ID = /\D(\d{6}) ?(\d{5})(?!\d)/g;
+const noId = (m, a, b) =>
+  mod11(a + b, [3, 7, 6, 1, 8, 9, 4, 5, 2, 1]) &&
+  mod11(a + b, [5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1]) &&
+  day(2000 + +a.slice(4), a.slice(2, 4) % 40, a.slice(0, 2) % 40);
+// 070-123 45 67, 08-123 456 78, +46 (0)70 123 45 67, 0047 912 34 567, 41 23 45 67 — but
+// not a date, a price or what is shaped like an identity number.
+const PHONE = /\+?\d+(?:(?: ?- ?| )(?:\(0\) ?)?\d{2,})*/g;
+const phone = (m, i, all) =>
+  !/^\s*(kr|sek|nok|:-|€|\$|%)/i.test(all.slice(i + m.length)) &&
+  !/^(\d\d?-\d\d?-\d{2,4}|\d{6}-\d{4})$/.test(m) &&
+  /^(00[1-9]\d{7,13}|0[1-9]\d{6,8}|[49]\d{7})$/.test((m[0] === "+" ? "00" : "") + m.replace(/\D/g, ""));
+const EMAIL = /[^\s@<>()[\]"',;:]+@[^\s@<>()[\]"',;:]+\.\p{L}{2,}/gu;
+// Storgatan 12B, Ekvägen 3, Karl Johans gate 22, Storgata 5 — but not "Stortorget 19.30".
+const STREET = new RegExp(
+  "\\p{L}{2}(?:gatan|gata|gate|gaten|vägen|veien|vegen|vei|veg|gränd|gränden|stigen|stien|" +
+    "backen|bakken|allén|alléen|allé|torget|torvet|plassen|s (?:gate|gata|vei|veg|allé|plass))" +
+    "\\s+\\d{1,4}(?!\\d|[.:,]\\d)",
+  "gu",
+);
+function pii(text) {
+  const kinds = [];
+  let t = " " + text.normalize("NFC") + " ";
+  const find = (kind, re, ok) => {
+    t = t.replace(re, (...a) => {
+      if (!ok(...a)) return a[0];
+      if (kinds.indexOf(kind) < 0) kinds.push(kind);
+      return " "; // not looked at again: the digits of an id are not also a phone number
+    });
+  };
+  find("id", SE_ID, seId);
+  find("id", NO_ID, noId);
+  find("phone", PHONE, phone);
+  find("email", EMAIL, () => true);
+  find("address", STREET, () => true);
+  return kinds;
+}
+window.lykta = { pii: pii }; // for the browser tests (tests/e2e/test_personal_details.py)
+
+// A message that seems to hold personal details waits for "Send anyway" or "Edit message".
+let allowed = null; // the text the young person chose to send anyway
+function warn(kinds) {
+  $("pii-text").textContent = S[kinds.length > 1 ? "pii_many" : "pii_" + kinds[0]];
+  $("pii").hidden = false;
+  $("pii-edit").focus();
+  return false;
+}
+$("pii-edit").addEventListener("click", () => {
+  $("pii").hidden = true;
+  ta.focus();
+});
+$("pii-send").addEventListener("click", () => {
+  allowed = ta.value.trim();
+  $("pii").hidden = true;
+  sendBtn.click();
+  ta.focus();
+});
+
 composer($("composer"), ta, $("counter"), MAX, S, (body) => {
   if (state === "closed" || !code) return false;
+  const found = body === allowed ? [] : pii(body);
+  if (found.length) return warn(found);
+  allowed = null;
+  $("pii").hidden = true;
   const x = { client_id: newId(), body: body };
   outbox.add(x);
   addPending(x);
@@ -464,12 +597,7 @@ composer($("composer"), ta, $("counter"), MAX, S, (body) => {
   if (sock.ready) sock.send(Object.assign({ type: "send" }, x));
 });
 
-let saved = null;
-try {
-  saved = JSON.parse(sessionStorage.getItem(KEY));
-} catch (err) {
-  /* nothing stored */
-}
+$("remember").checked = remember;
 if (saved && saved.code) {
   // A fresh page has no history: resume from 0 and let the server send it all.
   code = saved.code;
