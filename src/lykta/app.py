@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -17,9 +18,11 @@ from starlette.types import Scope
 
 from lykta import __version__
 from lykta.config import Settings
+from lykta.conversations.legacy import seal_plaintext
 from lykta.conversations.staff_socket import staff_socket
 from lykta.conversations.youth_socket import youth_socket
 from lykta.realtime.broker import Broker
+from lykta.retention.purge import run_periodically
 from lykta.runtime import Runtime
 from lykta.staff.admin_routes import router as admin_router
 from lykta.staff.profile_routes import public_router as photo_router
@@ -68,9 +71,16 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await rt.start()
+        await seal_plaintext(rt)
+        jobs = []
+        if settings.purge_interval_seconds > 0:
+            jobs.append(asyncio.create_task(run_periodically(rt, settings.purge_interval_seconds)))
         try:
             yield
         finally:
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
             await rt.stop()
 
     app = FastAPI(

@@ -1,4 +1,5 @@
-"""``lykta serve | demo | migrate | team create | user create | audit verify``.
+"""``lykta serve | demo | migrate | team create | user create | audit verify | purge |
+rotate-keys | generate-key``.
 
 Errors an operator can fix (bad arguments, bad configuration, an unknown team, a port in
 use) are printed as one clear line and exit with status 2; never a traceback.
@@ -21,9 +22,12 @@ from lykta import __version__
 from lykta.commands import (
     DEMO_TEAM,
     CliError,
+    check_keys,
     create_team,
     create_user,
     ensure_demo,
+    rotate_keys,
+    run_purge,
     verify_audit,
 )
 from lykta.config import Settings
@@ -89,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify = audit_cmd.add_parser("verify", help="check the hash chain of the audit log")
     verify.add_argument("--team", help="only this team's chain")
+
+    commands.add_parser("purge", help="delete what the teams' retention periods no longer keep")
+    commands.add_parser(
+        "rotate-keys", help="re-wrap every data key under a new master key (servers keep running)"
+    )
+    commands.add_parser("generate-key", help="print a new master key for LYKTA_MASTER_KEY")
     return parser
 
 
@@ -107,7 +117,7 @@ async def prepare(settings: Settings) -> None:
     from lykta.migrate import upgrade
 
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise CliError(f"cannot create data directory {settings.data_dir}: {exc}") from None
     try:
@@ -120,6 +130,7 @@ async def prepare(settings: Settings) -> None:
         raise CliError(f"cannot prepare the database: {type(exc).__name__}: {exc}") from None
     finally:
         await db.dispose()
+    await check_keys(settings)
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -187,6 +198,11 @@ def _print_demo(login: dict[str, str], settings: Settings, host: str, port: int)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "generate-key":
+        from lykta.crypto.keyring import generate_key_text
+
+        print(generate_key_text())
+        return 0
     settings = load_settings()
     asyncio.run(prepare(settings))
     if args.command == "migrate":
@@ -212,6 +228,10 @@ def run(args: argparse.Namespace) -> int:
         intact, lines = asyncio.run(verify_audit(settings, args.team))
         print("\n".join(lines) if lines else "no teams")
         return 0 if intact else 1
+    elif args.command == "purge":
+        print("\n".join(asyncio.run(run_purge(settings))))
+    elif args.command == "rotate-keys":
+        print("\n".join(asyncio.run(rotate_keys(settings))))
     elif args.command == "demo":
         login = asyncio.run(ensure_demo(settings, os.environ.get("LYKTA_DEMO_PASSWORD")))
         _print_demo(login, settings, args.host, args.port)

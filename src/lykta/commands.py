@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from lykta.audit import service as audit
 from lykta.config import Settings
+from lykta.crypto.keyring import KeyConfigError
+from lykta.crypto.keystore import KeyStore
 from lykta.db import Database
 from lykta.runtime import make_hasher
 from lykta.staff import second_factor
@@ -200,3 +202,75 @@ async def ensure_demo(settings: Settings, password: str | None) -> dict[str, str
         write_private(login_file, "".join(f"{k}: {v}\n" for k, v in login.items()))
         return login
     return read_demo_login(settings.data_dir) or {"email": DEMO_EMAIL}
+
+
+async def run_purge(settings: Settings) -> list[str]:
+    """``lykta purge``: the retention purge once, now (skipped if a node is running it)."""
+    from lykta.retention.purge import purge
+    from lykta.runtime import Runtime
+
+    rt = Runtime.create(settings)
+    try:
+        await open_keys(rt.keys)
+        report = await purge(rt)
+    finally:
+        await rt.keys.close()
+        await rt.db.dispose()
+    if not report.ran:
+        return ["another node is running the purge right now; nothing done"]
+    return [
+        f"purged {report.conversations} conversations"
+        f" ({report.orphan_keys} unused data keys destroyed)"
+    ]
+
+
+async def rotate_keys(settings: Settings) -> list[str]:
+    """``lykta rotate-keys``: re-wrap every data key under a new (or the first) master key."""
+    from lykta.crypto.rotation import rotate
+
+    db = Database(settings)
+    store = KeyStore(settings, db)
+    try:
+        await open_keys(store)
+        try:
+            report = await rotate(store)
+        except KeyConfigError as exc:
+            raise CliError(str(exc)) from None
+    finally:
+        await store.close()
+        await db.dispose()
+    lines = [
+        ("generated a new master key; " if report.added else "")
+        + f"{report.rewrapped} data keys re-wrapped under master key {report.current}"
+    ]
+    if report.retired:
+        lines.append(f"removed master keys no longer needed: {', '.join(report.retired)}")
+    elif not report.added and not report.still_needed:
+        lines.append(
+            "LYKTA_MASTER_KEY: only the first key is needed now; remove the others from "
+            "every node's configuration"
+        )
+    if report.still_needed:
+        lines.append(f"still needed (run again): {report.still_needed}")
+    return lines
+
+
+async def open_keys(store: KeyStore) -> None:
+    try:
+        await store.open()
+    except KeyConfigError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot use the key store: {exc}") from None
+
+
+async def check_keys(settings: Settings) -> None:
+    """Fail early, with one line, when the master key is missing or unusable."""
+
+    db = Database(settings)
+    store = KeyStore(settings, db)
+    try:
+        await open_keys(store)
+    finally:
+        await store.close()
+        await db.dispose()

@@ -88,7 +88,7 @@ class Database:
         # Never put bound values (message bodies) into exception texts or logs.
         kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.is_sqlite:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 10}
         else:
             kwargs["pool_size"] = 10

@@ -106,6 +106,7 @@ def settings_for(data_dir: Path) -> Settings:
         throttle_delay_scale=0,
         session_check_seconds=0.2,
         rate_limit_scale=float(os.environ.get("LYKTA_TEST_RATE_LIMIT_SCALE", "100")),
+        purge_interval_seconds=0,  # tests that purge run it themselves
     )
 
 
@@ -118,6 +119,7 @@ def env_for(data_dir: Path) -> dict[str, str]:
         LYKTA_THROTTLE_DELAY_SCALE="0",
         LYKTA_SESSION_CHECK_SECONDS="0.2",
         LYKTA_RATE_LIMIT_SCALE=os.environ.get("LYKTA_TEST_RATE_LIMIT_SCALE", "100"),
+        LYKTA_PURGE_INTERVAL_SECONDS="0",
     )
     url = database_for(data_dir)
     if url:

@@ -95,7 +95,8 @@ class KeyStore:
         self.shared = url == settings.effective_database_url
         self.db = content if self.shared else Database(settings, url)
         self._keyring: Keyring | None = None
-        self._cache: OrderedDict[str, AESGCM] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[int, AESGCM]] = OrderedDict()
+        """conversation id -> (team id, key)"""
 
     @property
     def keyring(self) -> Keyring:
@@ -120,8 +121,8 @@ class KeyStore:
         if not self.shared:
             await self.db.dispose()
 
-    def _remember(self, conversation_id: str, aead: AESGCM) -> None:
-        self._cache[conversation_id] = aead
+    def _remember(self, team_id: int, conversation_id: str, aead: AESGCM) -> None:
+        self._cache[conversation_id] = (team_id, aead)
         self._cache.move_to_end(conversation_id)
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
@@ -145,15 +146,15 @@ class KeyStore:
                 raise
             return existing
         aead = AESGCM(raw)
-        self._remember(conversation_id, aead)
+        self._remember(team_id, conversation_id, aead)
         return aead
 
     async def get(self, team_id: int, conversation_id: str) -> AESGCM | None:
         """The conversation's data key, or ``None`` once it has been destroyed."""
-        aead = self._cache.get(conversation_id)
-        if aead is not None:
+        cached = self._cache.get(conversation_id)
+        if cached is not None:
             self._cache.move_to_end(conversation_id)
-            return aead
+            return cached[1] if cached[0] == team_id else None
         async with self.db.read() as session:
             row = await session.get(DataKey, conversation_id)
         if row is None or row.team_id != team_id:
@@ -162,7 +163,7 @@ class KeyStore:
         if master is None:
             raise KeyConfigError(f"a data key is wrapped by master key {row.kek_id}, not given")
         aead = AESGCM(open_sealed(master.aead, row.wrapped, _aad(team_id, conversation_id)))
-        self._remember(conversation_id, aead)
+        self._remember(team_id, conversation_id, aead)
         return aead
 
     async def destroy(self, conversation_ids: Sequence[str]) -> int:
@@ -195,7 +196,7 @@ class KeyStore:
             rows = await session.execute(
                 select(DataKey.kek_id, func.count()).group_by(DataKey.kek_id)
             )
-        return {kek_id: count for kek_id, count in rows.tuples()}
+        return {kek_id: count for kek_id, count in rows.all()}
 
     async def rewrap(self) -> RewrapReport:
         """Re-wrap every data key under the current master key, in batches, online."""

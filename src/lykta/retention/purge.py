@@ -112,7 +112,7 @@ async def _count_into_stats(
                 .where(Message.conversation_id.in_(ids), Message.event.is_(None))
                 .group_by(Message.conversation_id, Message.sender)
             )
-        ).tuples()
+        ).all()
     }
     zone = zoneinfo.ZoneInfo(team.timezone)
     groups: dict[tuple[dt.date, str], list[Conversation]] = defaultdict(list)
