@@ -143,7 +143,7 @@ def _check_port_free(host: str, port: int) -> None:
             raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
+def server_config(app: Any, host: str, port: int, settings: Settings) -> uvicorn.Config:
     """Production server settings, shared by ``lykta serve`` and the tests."""
     return uvicorn.Config(
         app,
@@ -153,8 +153,10 @@ def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
         server_header=False,
         proxy_headers=False,
         ws_max_size=64 * 1024,
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
+        # Protocol-level pings find dead peers (a phone gone into a tunnel, a half-open
+        # connection); the sockets' own hello and idle timeouts find silent ones.
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_timeout,
         ws_per_message_deflate=False,
         log_config=None,
         lifespan="on",
@@ -173,7 +175,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     _check_port_free(host, port)
     configure_logging()
-    uvicorn.Server(server_config(build_app(settings), host, port)).run()
+    uvicorn.Server(server_config(build_app(settings), host, port, settings)).run()
 
 
 def _print_demo(login: dict[str, str], settings: Settings, host: str, port: int) -> None:

@@ -177,7 +177,7 @@ class ServerThread:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.app = build_app(settings)
-        self.server = uvicorn.Server(server_config(self.app, "127.0.0.1", free_port()))
+        self.server = uvicorn.Server(server_config(self.app, "127.0.0.1", free_port(), settings))
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:

@@ -41,7 +41,7 @@ from lykta.realtime.protocol import (
     encode,
     parse_staff_frame,
 )
-from lykta.realtime.session import receive_loop
+from lykta.realtime.session import Deadlines, receive_loop
 from lykta.runtime import Runtime
 from lykta.staff.models import StaffUser
 from lykta.staff.service import (
@@ -238,8 +238,15 @@ async def staff_socket(websocket: WebSocket) -> None:
         items = await service.team_summaries(rt, caller.team_id)
         connection.send(encode(ConversationsFrame(items=items)))
         connection.send(encode(await workflow.presence_frame(rt, caller.team_id)))
+        # The session cookie identified this socket at the handshake: only the idle timeout.
         await receive_loop(
-            websocket, connection, locale_of(websocket, rt), parse_staff_frame, handler.handle
+            websocket,
+            connection,
+            locale_of(websocket, rt),
+            parse_staff_frame,
+            handler.handle,
+            deadlines=Deadlines(hello=None, idle=rt.settings.ws_idle_timeout),
+            identified=lambda: True,
         )
     finally:
         watchdog.cancel()

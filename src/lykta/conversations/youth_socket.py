@@ -37,7 +37,7 @@ from lykta.realtime.protocol import (
     parse_youth_frame,
 )
 from lykta.realtime.ratelimit import Bucket, RateLimited
-from lykta.realtime.session import receive_loop
+from lykta.realtime.session import Deadlines, receive_loop
 from lykta.runtime import Runtime
 from lykta.teams.opening import team_status
 from lykta.teams.service import get_team_by_slug
@@ -221,9 +221,18 @@ async def youth_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     connection = rt.hub.connect(websocket)
     handler = YouthSocket(rt, connection, client_key(websocket.scope))
+    # A socket that has not started or resumed within the hello timeout is closed, so that
+    # anonymous sockets cannot pile up doing nothing; the page reopens it when needed.
+    deadlines = Deadlines(hello=rt.settings.ws_hello_timeout, idle=rt.settings.ws_idle_timeout)
     try:
         await receive_loop(
-            websocket, connection, locale_of(websocket, rt), parse_youth_frame, handler.handle
+            websocket,
+            connection,
+            locale_of(websocket, rt),
+            parse_youth_frame,
+            handler.handle,
+            deadlines=deadlines,
+            identified=lambda: handler.conversation_id is not None,
         )
     finally:
         await rt.hub.disconnect(connection)

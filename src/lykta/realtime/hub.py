@@ -33,6 +33,7 @@ class Connection:
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=queue_size)
         self._writer = asyncio.create_task(self._write_loop())
         self._closing = False
+        self._closer: asyncio.Task[None] | None = None
         self.on_control: Callable[[bytes], None] | None = None
         """Receives payloads of ``ctl:`` channels, which are never sent to the socket."""
 
@@ -56,7 +57,7 @@ class Connection:
             return
         self._closing = True
         self._writer.cancel()
-        self.hub.spawn(self._close(code))
+        self._closer = self.hub.spawn(self._close(code))
 
     async def _close(self, code: int) -> None:
         with contextlib.suppress(asyncio.CancelledError):
@@ -86,6 +87,9 @@ class Connection:
                 await asyncio.wait_for(self._writer, timeout=1)
             except (TimeoutError, asyncio.CancelledError):
                 self._writer.cancel()
+        if self._closer is not None:
+            # The close frame (and its code) goes out before the server lets go of the socket.
+            await asyncio.wait({self._closer}, timeout=1)
 
 
 class Hub:
@@ -106,10 +110,11 @@ class Hub:
             await asyncio.wait(self._tasks, timeout=2)
         await self.broker.stop()
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def connect(self, websocket: WebSocket) -> Connection:
         return Connection(websocket, self, self.queue_size)

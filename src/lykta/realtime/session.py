@@ -3,12 +3,18 @@
 It parses each frame, hands it to the endpoint's handler, and turns every expected failure
 into an ``error`` frame: a bad frame never closes the connection or touches the
 conversation. Unexpected exceptions are logged without content and answered the same way.
+
+It also closes silent sockets (4408): one that has not identified itself within the hello
+timeout, and one that has sent no valid frame for the idle timeout. Dead peers are found
+below this, by the server's protocol-level pings (``cli.server_config``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -19,6 +25,24 @@ from lykta.realtime.hub import Connection
 from lykta.realtime.protocol import ErrorFrame, FrameError, encode
 
 log = logging.getLogger(__name__)
+
+CLOSE_TIMEOUT = 4408
+"""Closed for silence: not identified within the hello timeout, or idle for too long."""
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """How long a socket may stay silent, in seconds.
+
+    ``hello``: from the handshake until the socket has identified itself (the young
+    person's ``start`` or ``resume``); other frames, pings included, do not stop it. None
+    when the handshake itself identified the socket (a worker's session cookie).
+    ``idle``: afterwards, between two valid frames of any type, pings included.
+    """
+
+    hello: float | None
+    idle: float
+
 
 FRAME_ERROR_MESSAGES = {
     "bad_frame": N_("The app sent something the server could not read."),
@@ -48,9 +72,23 @@ async def receive_loop(
     locale: str,
     parse: Callable[[str | bytes], Any],
     handle: Callable[[Any], Awaitable[None]],
+    *,
+    deadlines: Deadlines,
+    identified: Callable[[], bool],
 ) -> None:
+    loop = asyncio.get_running_loop()
+    opened = last_frame = loop.time()
     while not connection.closing:
-        event = await websocket.receive()
+        if deadlines.hello is None or identified():
+            deadline = last_frame + deadlines.idle
+        else:
+            deadline = opened + deadlines.hello
+        try:
+            async with asyncio.timeout_at(deadline):
+                event = await websocket.receive()
+        except TimeoutError:
+            connection.close(CLOSE_TIMEOUT)
+            return
         if event["type"] == "websocket.disconnect":
             return
         raw = event.get("text")
@@ -59,6 +97,7 @@ async def receive_loop(
             if raw is None:
                 raise FrameError("bad_frame", "frames must be JSON text, not binary")
             frame = parse(raw)
+            last_frame = loop.time()
             await handle(frame)
         except FrameError as exc:
             message = get_translations(locale).gettext(FRAME_ERROR_MESSAGES[exc.code])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -18,10 +21,11 @@ from lykta.realtime.protocol import (
     parse_staff_frame,
     parse_youth_frame,
 )
-from lykta.realtime.session import error_frame, receive_loop
+from lykta.realtime.session import CLOSE_TIMEOUT, Deadlines, error_frame, receive_loop
 from tests.unit.fakes import FakeWebSocket, eventually
 
 CID = "0123456789abcdef0123456789abcdef"
+PATIENT = Deadlines(hello=None, idle=60)
 
 
 def text(data: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +40,15 @@ async def run(
     websocket = FakeWebSocket(incoming=incoming)
     connection = hub.connect(websocket.as_websocket)
     try:
-        await receive_loop(websocket.as_websocket, connection, "en", parse, handle)
+        await receive_loop(
+            websocket.as_websocket,
+            connection,
+            "en",
+            parse,
+            handle,
+            deadlines=PATIENT,
+            identified=lambda: True,
+        )
         await connection.drain_and_stop()
     finally:
         await hub.stop()
@@ -126,12 +138,92 @@ async def test_the_loop_stops_reading_once_the_connection_is_closing() -> None:
         connection.close(1013)
 
     try:
-        await receive_loop(websocket.as_websocket, connection, "en", parse_youth_frame, handle)
+        await receive_loop(
+            websocket.as_websocket,
+            connection,
+            "en",
+            parse_youth_frame,
+            handle,
+            deadlines=PATIENT,
+            identified=lambda: True,
+        )
         await eventually(lambda: websocket.closed_with == 1013)
     finally:
         await hub.stop()
     assert len(calls) == 1
     assert len(websocket.incoming) == 4
+
+
+class SlowWebSocket(FakeWebSocket):
+    """Delivers each incoming frame after ``gap`` seconds, then stays silent (but open)."""
+
+    def __init__(self, incoming: list[dict[str, Any]], gap: float) -> None:
+        super().__init__(incoming=incoming)
+        self.gap = gap
+
+    async def receive(self) -> dict[str, Any]:
+        if not self.incoming:
+            await asyncio.Event().wait()
+        await asyncio.sleep(self.gap)
+        return self.incoming.pop(0)
+
+
+async def silent_run(
+    websocket: SlowWebSocket, deadlines: Deadlines, identified: Callable[[], bool]
+) -> tuple[list[Any], float]:
+    """Run the loop until it closes the socket; the frames handled and the time it took."""
+    hub = Hub(MemoryBroker(), 64)
+    await hub.start()
+    connection = hub.connect(websocket.as_websocket)
+    handled: list[Any] = []
+
+    async def handle(frame: Any) -> None:
+        handled.append(frame)
+
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(5):
+            await receive_loop(
+                websocket.as_websocket,
+                connection,
+                "en",
+                parse_youth_frame,
+                handle,
+                deadlines=deadlines,
+                identified=identified,
+            )
+        await connection.drain_and_stop()
+    finally:
+        await hub.stop()
+    return handled, time.monotonic() - started
+
+
+async def test_pings_do_not_stop_the_hello_timeout() -> None:
+    websocket = SlowWebSocket([text({"type": "ping"}) for _ in range(100)], gap=0.01)
+    handled, took = await silent_run(websocket, Deadlines(hello=0.2, idle=60), lambda: False)
+    assert websocket.closed_with == CLOSE_TIMEOUT == 4408
+    assert 0.2 <= took < 1
+    assert handled
+    assert all(isinstance(f, PingFrame) for f in handled)
+
+
+async def test_once_identified_any_frame_keeps_the_socket_open_until_it_goes_quiet() -> None:
+    # Pings 0.05 s apart for about 0.5 s, with an idle timeout of 0.2 s and a hello timeout
+    # that has long passed: the socket stays open while it talks, and closes once it stops.
+    websocket = SlowWebSocket([text({"type": "ping"}) for _ in range(10)], gap=0.05)
+    handled, took = await silent_run(websocket, Deadlines(hello=0.01, idle=0.2), lambda: True)
+    assert len(handled) == 10
+    assert websocket.closed_with == CLOSE_TIMEOUT
+    assert 0.5 + 0.2 <= took < 2
+
+
+async def test_malformed_frames_are_not_activity() -> None:
+    junk = [{"type": "websocket.receive", "text": "not json"} for _ in range(100)]
+    websocket = SlowWebSocket(junk, gap=0.01)
+    handled, took = await silent_run(websocket, Deadlines(hello=None, idle=0.2), lambda: True)
+    assert websocket.closed_with == CLOSE_TIMEOUT
+    assert handled == []
+    assert took < 1
 
 
 def test_error_frame_translates_and_keeps_ids() -> None:

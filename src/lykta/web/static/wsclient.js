@@ -154,9 +154,15 @@ export class Outbox {
   }
 }
 
+// Close code for a socket that said nothing in time (docs/protocol.md: timeouts).
+export const CLOSE_TIMEOUT = 4408;
+
 // A WebSocket that keeps reconnecting (capped exponential backoff with jitter), pings every
 // 25 s and treats 60 s of silence as a dead link. `ready` is set by the page once the
 // session is re-established (youth: `ready`; staff: `hello`) and cleared on every drop.
+// A socket the server closed before it was ready (CLOSE_TIMEOUT: a young person still
+// reading the start page) rests without a "connection lost" notice, and reconnects as
+// soon as the person does something, comes back to the tab or the network returns.
 // handlers: open(), frame(f), status(up), closed(code) -> false to stop reconnecting.
 export class ReliableSocket {
   constructor(path, handlers) {
@@ -170,6 +176,7 @@ export class ReliableSocket {
     this.rx = 0;
     this.pinged = 0;
     this.stopped = false;
+    this.resting = false;
     setInterval(() => this.tick(), 5000);
     // Back online, or the phone woke up: reconnect now, or check that the link still lives.
     const now = () => {
@@ -181,6 +188,9 @@ export class ReliableSocket {
     };
     addEventListener("online", now);
     document.addEventListener("visibilitychange", now);
+    for (const t of ["pointerdown", "keydown", "focusin", "input"]) {
+      document.addEventListener(t, () => this.resting && now(), true);
+    }
     addEventListener("pageshow", (e) => {
       if (e.persisted) this.kill(); // restored from the back/forward cache
       now();
@@ -196,6 +206,7 @@ export class ReliableSocket {
   }
   connect() {
     this.timer = 0;
+    this.resting = false;
     const opened = (this.opened = Date.now());
     let ws;
     try {
@@ -231,10 +242,15 @@ export class ReliableSocket {
     };
   }
   lost(code) {
+    const unused = code === CLOSE_TIMEOUT && !this.ready;
     this.ws = null;
     this.up = this.ready = false;
     if (this.h.closed && this.h.closed(code) === false) {
       this.stopped = true;
+      return;
+    }
+    if (unused) {
+      this.resting = true; // nothing to show or retry until the page needs the socket
       return;
     }
     this.h.status(false);
