@@ -23,6 +23,7 @@ from lykta.conversations.staff_socket import staff_socket
 from lykta.conversations.youth_socket import youth_socket
 from lykta.realtime.broker import Broker
 from lykta.retention.purge import run_periodically
+from lykta.retention.routes import router as retention_router
 from lykta.runtime import Runtime
 from lykta.staff.admin_routes import router as admin_router
 from lykta.staff.profile_routes import public_router as photo_router
@@ -43,6 +44,7 @@ ROUTERS = (
     profile_router,
     admin_router,
     team_admin_router,
+    retention_router,
     photo_router,
 )
 """Every HTTP router of the app (the isolation tests walk these)."""
