@@ -271,3 +271,63 @@ def test_an_unusable_database_url_exits_2_without_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith("lykta: error: ")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_keys_purge_and_rotation_from_the_cli(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    key_file = env / "master.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    first = key_file.read_text().splitlines()[-1]
+    assert main(["purge"]) == 0
+    assert "purged 0 conversations" in capsys.readouterr().out
+    assert main(["rotate-keys"]) == 0
+    out = capsys.readouterr().out
+    assert "generated a new master key" in out
+    assert "removed master keys no longer needed" in out
+    assert first not in key_file.read_text()  # nothing needed the old key: it is gone
+
+
+def test_generate_key_prints_a_usable_key(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["generate-key"]) == 0
+    key = capsys.readouterr().out.strip()
+    monkeypatch.setenv("LYKTA_MASTER_KEY", key)
+    assert main(["migrate"]) == 0
+    assert not (env / "master.key").exists()
+
+
+@pytest.mark.parametrize("value", ["not-a-key", "AAAA", ","])
+def test_a_bad_master_key_exits_2_with_one_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    monkeypatch.setenv("LYKTA_MASTER_KEY", value)
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lykta: error: LYKTA_MASTER_KEY:")
+    assert "Traceback" not in err
+
+
+def test_a_lost_key_file_is_refused_once_keys_exist(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    settings = Settings()
+
+    async def make_a_data_key() -> None:
+        from lykta.runtime import Runtime
+
+        rt = Runtime.create(settings)
+        await rt.keys.open()
+        await rt.keys.create(1, "a" * 32)
+        await rt.keys.close()
+        await rt.db.dispose()
+
+    asyncio.run(make_a_data_key())
+    (env / "master.key").unlink()
+    assert main(["purge"]) == 2
+    err = capsys.readouterr().err
+    assert "restore it from its backup" in err
+    assert not (env / "master.key").exists()  # never silently replaced
