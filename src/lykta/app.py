@@ -31,6 +31,7 @@ from lykta.staff.profile_routes import router as profile_router
 from lykta.staff.routes import router as staff_router
 from lykta.staff.web import Forbidden, NotLoggedIn
 from lykta.teams.admin_routes import router as team_admin_router
+from lykta.teams.privacy_routes import router as privacy_router
 from lykta.web import pages
 from lykta.web.csrf import CsrfCookie
 from lykta.web.render import STATIC, static_version
@@ -44,6 +45,7 @@ ROUTERS = (
     profile_router,
     admin_router,
     team_admin_router,
+    privacy_router,
     retention_router,
     photo_router,
 )

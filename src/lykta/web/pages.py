@@ -15,8 +15,10 @@ from lykta.i18n import N_, negotiate
 from lykta.runtime import Runtime
 from lykta.teams import defaults
 from lykta.teams.opening import team_status
+from lykta.teams.privacy import youth_page
 from lykta.teams.service import get_team_by_slug
-from lykta.web.render import render, translate, translate_all
+from lykta.web.render import render, static_url, translate, translate_all
+from lykta.web.security import framing_headers
 from lykta.web.strings import YOUTH_STRINGS
 
 router = APIRouter()
@@ -75,10 +77,11 @@ async def chat_page(request: Request, slug: str) -> Response:
         {"label": translate(locale, n["label"]), "number": n["number"]}
         for n in defaults.help_numbers(team)
     ]
+    shown = youth_page(team, rt.settings.quick_exit_url)
     config = {
         "team": team.slug,
         "max_length": MAX_MESSAGE_LENGTH,
-        "quick_exit_url": rt.settings.quick_exit_url,
+        "quick_exit_url": shown.quick_exit_url,
         "open": status.open,
     }
     return render(
@@ -89,14 +92,17 @@ async def chat_page(request: Request, slug: str) -> Response:
             "team_slug": team.slug,
             "team_name": team.name,
             "max_length": MAX_MESSAGE_LENGTH,
-            "quick_exit_url": rt.settings.quick_exit_url,
+            "quick_exit_url": shown.quick_exit_url,
+            "page_title": shown.title,
+            "icon_url": static_url(f"icons/{shown.icon}.svg") if shown.icon else None,
             "strings": translate_all(locale, YOUTH_STRINGS),
             "config": config,
             "team_open": status.open,
             "next_opening": next_opening,
             "help_numbers": numbers,
         },
-        headers=NO_STORE,
+        # Only the sites the team named may show this page in a frame.
+        headers={**NO_STORE, **framing_headers(shown.embed_origins)},
     )
 
 

@@ -6,6 +6,8 @@ WebSocket traffic.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -16,11 +18,36 @@ from lykta.config import Settings
 
 STAFF_COOKIE = "lykta_staff"
 
-CONTENT_SECURITY_POLICY = (
+CSP_WITHOUT_FRAMING = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "form-action 'self'"
 )
+CONTENT_SECURITY_POLICY = CSP_WITHOUT_FRAMING + "; frame-ancestors 'none'"
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]{1,5})?")
+
+
+def framing_headers(origins: Sequence[str]) -> dict[str, str]:
+    """The CSP of a page that the given origins (checked ``scheme://host[:port]``, see
+    ``teams.privacy.check_origin``) may show in a frame; no origins: no one may.
+
+    A response that carries its own CSP keeps it (``SecurityHeaders`` adds only what is
+    missing), and gets no ``X-Frame-Options: DENY`` unless its CSP forbids every frame:
+    that header cannot name a list of sites."""
+    ancestors = " ".join(o for o in origins if _ORIGIN.fullmatch(o)) or "'none'"
+    return {"content-security-policy": f"{CSP_WITHOUT_FRAMING}; frame-ancestors {ancestors}"}
+
+
+def _may_be_framed(headers: list[tuple[bytes, bytes]]) -> bool:
+    """True when the response's own CSP names sites in ``frame-ancestors``."""
+    for name, value in headers:
+        if name == b"content-security-policy":
+            for directive in value.split(b";"):
+                key, _, sources = directive.strip().partition(b" ")
+                if key.lower() == b"frame-ancestors":
+                    return sources.strip() != b"'none'"
+    return False
+
 
 HEADERS: list[tuple[bytes, bytes]] = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
@@ -58,6 +85,8 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name for name, _ in message.get("headers", [])}
+                if _may_be_framed(message.get("headers", [])):
+                    present.add(b"x-frame-options")
                 extra = [(n, v) for n, v in headers if n not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
