@@ -241,7 +241,7 @@ def test_pages_show_only_the_callers_team(server: ServerThread, seeded: Seed, pa
 
 SAMPLES: dict[str, Callable[[], object]] = {
     "last_seq": lambda: 0,
-    "seq": lambda: 1,
+    "seq": lambda: 1,  # the young person's message below: a ``redact`` must not reach it
     "active": lambda: True,
     "flagged": lambda: True,
     "client_id": lambda: uuid.uuid4().hex,

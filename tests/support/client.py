@@ -157,6 +157,12 @@ class Peer:
             seen[frame["seq"]] = frame
             if self.conversation_id is None and not self.staff_cookie:
                 self.conversation_id = frame["conversation_id"]
+        elif kind == "redacted":
+            # A worker removed a text: the client shows "[removed]" from now on, and any
+            # later copy of that message (history) must say so too.
+            seen = self.seen.get(frame["conversation_id"], {})
+            if frame["seq"] in seen:
+                seen[frame["seq"]] = {**seen[frame["seq"]], "body": None, "redacted": True}
         elif kind == "ack":
             previous = self.acks.setdefault(frame["client_id"], frame["seq"])
             assert previous == frame["seq"], "a retry was acknowledged with another seq"

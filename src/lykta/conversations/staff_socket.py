@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import select
 from starlette.websockets import WebSocket
 
-from lykta.conversations import service, workflow
+from lykta.conversations import redaction, service, workflow
 from lykta.conversations.access import access_conversation_for_staff
 from lykta.conversations.models import Sender
 from lykta.conversations.sockets import locale_of, send_history
@@ -30,6 +30,7 @@ from lykta.realtime.protocol import (
     OpenFrame,
     PingFrame,
     PongFrame,
+    RedactFrame,
     StaffCloseFrame,
     StaffMember,
     StaffReadFrame,
@@ -162,6 +163,8 @@ class StaffSocket:
                 await workflow.do_block(rt, caller, frame.conversation_id)
             case DutyFrame():
                 await workflow.do_set_duty(rt, caller, frame.on)
+            case RedactFrame():
+                await redaction.do_redact(rt, caller, frame.conversation_id, frame.seq)
 
     def _ack(self, client_id: str, seq: int, conversation_id: str) -> None:
         ack = AckFrame(client_id=client_id, seq=seq, conversation_id=conversation_id)

@@ -187,6 +187,14 @@ class DutyFrame(Frame):
     on: bool
 
 
+class RedactFrame(Frame):
+    """Remove the text of message ``seq`` for everyone, for good (audit-logged)."""
+
+    type: Literal["redact"]
+    conversation_id: ConversationId
+    seq: Seq
+
+
 StaffInbound = Annotated[
     OpenFrame
     | TakeFrame
@@ -200,7 +208,8 @@ StaffInbound = Annotated[
     | TransferFrame
     | FlagFrame
     | BlockFrame
-    | DutyFrame,
+    | DutyFrame
+    | RedactFrame,
     Field(discriminator="type"),
 ]
 
@@ -292,6 +301,15 @@ class MessageFrame(Frame):
     redacted: bool = False
     """A worker removed the text; ``body`` is None and clients show "[removed]"."""
     at: dt.datetime
+
+
+class RedactedFrame(Frame):
+    """A worker removed the text of message ``seq``: show "[removed]" in its place. Not
+    part of the sequence: it changes a message the client may already have shown."""
+
+    type: Literal["redacted"] = "redacted"
+    conversation_id: str
+    seq: int
 
 
 class AckFrame(Frame):

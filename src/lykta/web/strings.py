@@ -18,6 +18,7 @@ _COMMON: dict[str, str] = {
     "ended": N_("The conversation has ended"),
     "error": N_("Something went wrong. Please try again."),
     "read": N_("Read"),
+    "removed": N_("[removed]"),
 }
 
 YOUTH_STRINGS: dict[str, str] = {
@@ -104,4 +105,5 @@ STAFF_STRINGS: dict[str, str] = {
     "handed_to_you": N_("{chat} was handed to you"),
     "notes_n": N_("Notes ({count})"),
     "back_to_queue": N_("Back to the queue"),
+    "remove": N_("Remove"),
 }

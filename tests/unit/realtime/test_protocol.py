@@ -34,6 +34,8 @@ from lykta.realtime.protocol import (
     QueueFrame,
     ReadFrame,
     ReadyFrame,
+    RedactedFrame,
+    RedactFrame,
     ResumeFrame,
     StaffCloseFrame,
     StaffMember,
@@ -390,6 +392,8 @@ EXAMPLES: list[Frame] = [
     NoteFrame(id=1, conversation_id=CID, client_id=CLIENT, author="Anna", body="Ringde", at=AT),
     PresenceFrame(on_duty=[StaffMember(id=3, first_name="Anna")], open=True),
     CannedReplyItem(key="hours", body="Vi har öppet {team}"),
+    RedactFrame(type="redact", conversation_id=CID, seq=7),
+    RedactedFrame(conversation_id=CID, seq=7),
 ]
 
 
@@ -431,7 +435,14 @@ def test_youth_frames_survive_encode_and_parse(frame: Frame) -> None:
         f
         for f in EXAMPLES
         if isinstance(
-            f, OpenFrame | TakeFrame | StaffSendFrame | StaffSyncFrame | StaffCloseFrame | PingFrame
+            f,
+            OpenFrame
+            | TakeFrame
+            | StaffSendFrame
+            | StaffSyncFrame
+            | StaffCloseFrame
+            | PingFrame
+            | RedactFrame,
         )
     ],
     ids=lambda f: type(f).__name__,

@@ -60,6 +60,9 @@ function frame(f) {
   else if (t === "message") {
     const v = views.get(f.conversation_id);
     if (v) stick(thread, () => v.seq.push(f));
+  } else if (t === "redacted") {
+    const v = views.get(f.conversation_id);
+    if (v) redacted(v, f.seq);
   } else if (t === "note") note(f);
   else if (t === "typing") {
     const v = views.get(f.conversation_id);
@@ -320,6 +323,7 @@ function view(id) {
     readEl: readEl,
     pend: new Map(),
     bySeq: new Map(),
+    removed: new Set(), // seqs whose text was removed, also before they arrive
     draft: "",
     base: c ? c.last_seq : 0, // what was there when opened: history, not news
     readSent: 0,
@@ -364,9 +368,48 @@ function apply(id, v, m) {
   v.bySeq.delete(m.seq);
   li.classList.remove("out");
   li.setAttribute("data-seq", m.seq);
+  if (m.redacted || v.removed.has(m.seq)) showRemoved(li);
+  else if (!m.event) removable(li, m.seq);
   v.ol.insertBefore(li, v.ol.querySelector(".out"));
   markRead(v);
   if (id === sel) sendRead(id, v);
+}
+
+// ----- removing a message for everyone ----------------------------------------------------
+
+let removing = null; // {id, seq, li} while the worker is asked to confirm
+
+function showRemoved(li) {
+  li.querySelector(".body").textContent = S.removed;
+  li.classList.add("removed");
+  const b = li.querySelector(".msg-remove");
+  if (b) b.remove();
+  if (removing && removing.li === li) panels(null);
+}
+
+// A message's text was removed: shown at once, or when it arrives (it may be waiting for a
+// gap to fill, or not here yet).
+function redacted(v, s) {
+  v.removed.add(s);
+  const waiting = v.seq.buf.get(s);
+  if (waiting) v.seq.buf.set(s, Object.assign({}, waiting, { body: null, redacted: true }));
+  const li = v.ol.querySelector('.msg[data-seq="' + s + '"]');
+  if (li) showRemoved(li);
+}
+
+function removable(li, s) {
+  if (li.querySelector(".msg-remove")) return;
+  const b = el("button", "msg-remove", S.remove);
+  b.type = "button";
+  b.setAttribute("data-testid", "remove-message");
+  b.addEventListener("click", () => {
+    removing = { id: sel, seq: s, li: li };
+    $("redact-quote").textContent = li.querySelector(".body").textContent;
+    panels("redact-confirm");
+    $("redact-no").focus();
+  });
+  const meta = li.querySelector(".meta");
+  meta.insertBefore(b, meta.firstChild);
 }
 
 // "Read" under the workers' last message once the young person has read it.
@@ -569,6 +612,11 @@ function head() {
 function panels(show) {
   $("confirm").hidden = show !== "confirm";
   $("block-confirm").hidden = show !== "block-confirm";
+  $("redact-confirm").hidden = show !== "redact-confirm";
+  if (show !== "redact-confirm") {
+    removing = null;
+    $("redact-quote").textContent = "";
+  }
   more(false);
 }
 
@@ -738,6 +786,20 @@ $("block-no").addEventListener("click", () => {
 $("block-yes").addEventListener("click", () => {
   panels(null);
   act({ type: "block", conversation_id: sel });
+});
+
+$("redact-no").addEventListener("click", () => {
+  const b = removing && removing.li.querySelector(".msg-remove");
+  panels(null);
+  (b || $("conv-title")).focus();
+});
+$("redact-yes").addEventListener("click", () => {
+  const r = removing;
+  panels(null);
+  if (!r) return;
+  act({ type: "redact", conversation_id: r.id, seq: r.seq });
+  r.li.tabIndex = -1; // the button goes away: keep the reader's place in the thread
+  r.li.focus();
 });
 
 // ----- composer: replies, typing, ready replies -----------------------------------------

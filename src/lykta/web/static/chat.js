@@ -32,6 +32,7 @@ let feedback = null; // the answer to "Did this help?", once given
 let queueKey = "";
 const pend = new Map(); // client_id -> own row not yet in the sequence
 const bySeq = new Map(); // acked seq -> own row, in case a message frame lacks client_id
+const removed = new Set(); // seqs whose text a worker removed, also before they arrive
 
 // Every key this page writes starts with "lykta-". `put` always writes this tab's
 // sessionStorage, and localStorage only while "Remember me" is ticked; null removes.
@@ -107,6 +108,7 @@ const sock = new ReliableSocket("/ws/chat", {
   frame(f) {
     if (f.type === "ready") ready(f);
     else if (f.type === "message") stick(main, () => seq.push(f));
+    else if (f.type === "redacted") redacted(f.seq);
     else if (f.type === "ack") ack(f);
     else if (f.type === "error") error(f);
     else if (f.type === "queue") queued(f);
@@ -330,10 +332,24 @@ function apply(m) {
     li = msgItem("theirs", m.author || S.worker, m.body, m.at);
   }
   bySeq.delete(m.seq);
+  if (m.redacted || removed.has(m.seq)) showRemoved(li);
   place(li, m.seq);
   markRead();
   save();
   sendRead();
+}
+
+// A worker removed a message's text: "[removed]" instead, now or when it arrives.
+function showRemoved(li) {
+  li.querySelector(".body").textContent = S.removed;
+  li.classList.add("removed");
+}
+function redacted(s) {
+  removed.add(s);
+  const waiting = seq.buf.get(s);
+  if (waiting) seq.buf.set(s, Object.assign({}, waiting, { body: null, redacted: true }));
+  const li = list.querySelector('.msg[data-seq="' + s + '"]');
+  if (li) showRemoved(li);
 }
 
 function addPending(x) {
@@ -416,6 +432,7 @@ function reset() {
   $("pii").hidden = true;
   list.textContent = "";
   pend.clear();
+  removed.clear();
   outbox.items = [];
   seq.buf.clear();
   seq = newSeq();
