@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from lykta.audit import service as audit_service
 from lykta.audit.models import AuditEntry
 from lykta.audit.service import Action
 from lykta.config import Settings
 from lykta.conversations import content, service
-from lykta.conversations.models import Conversation, Kind, Message, Note
+from lykta.conversations.models import Conversation, Kind, Message, Note, Sender
 from lykta.conversations.service import Author
 from lykta.conversations.workflow import do_add_note
 from lykta.db import utcnow
@@ -35,7 +36,7 @@ async def closed_conversation(
 ) -> Conversation:
     conversation, _code = await service.do_start_conversation(rt, team)
     await service.do_send_message(rt, team.id, conversation.id, Author.youth(), "y1", text)
-    staff = Author(service.Sender.STAFF, worker.user_id, worker.first_name)
+    staff = Author(Sender.STAFF, worker.user_id, worker.first_name)
     await service.do_send_message(rt, team.id, conversation.id, staff, "s1", "svar")
     await service.do_close(rt, team.id, conversation.id, staff, **close)
     return conversation
@@ -141,7 +142,7 @@ async def test_an_answered_question_is_kept_for_the_young_person_to_read(
     question, _code = await service.do_start_conversation(rt, demo, kind=Kind.QUESTION.value)
     await service.do_send_message(rt, demo.id, question.id, Author.youth(), "q", "en fråga")
     worker = seeded.workers["Bo"]
-    staff = Author(service.Sender.STAFF, worker.user_id, worker.first_name)
+    staff = Author(Sender.STAFF, worker.user_id, worker.first_name)
     await service.do_send_message(rt, demo.id, question.id, staff, "a", "ett svar")
     await purge.purge(rt, utcnow() + 20 * DAY)
     assert await exists(rt, question.id)
@@ -211,7 +212,7 @@ async def test_a_failure_mid_batch_rolls_back_and_the_next_run_finishes(
         raise RuntimeError("disk full")
 
     # After the statistics and the deletes, before the commit.
-    monkeypatch.setattr(purge.audit, "record", broken)
+    monkeypatch.setattr(audit_service, "record", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         await purge.purge(rt, utcnow() + 31 * DAY)
     assert await exists(rt, conversation.id)  # rolled back whole...
