@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -32,7 +33,7 @@ from lykta.staff.routes import router as staff_router
 from lykta.staff.web import Forbidden, NotLoggedIn
 from lykta.teams.admin_routes import router as team_admin_router
 from lykta.teams.privacy_routes import router as privacy_router
-from lykta.web import pages
+from lykta.web import openapi, pages
 from lykta.web.csrf import CsrfCookie
 from lykta.web.render import STATIC, static_version
 from lykta.web.security import HeadAsGet, SecurityHeaders
@@ -48,8 +49,24 @@ ROUTERS = (
     privacy_router,
     retention_router,
     photo_router,
+    openapi.router,
 )
 """Every HTTP router of the app (the isolation tests walk these)."""
+
+
+def allowed_methods(path: str) -> str:
+    """The ``Allow`` header of a 405: every method of every route on ``path`` (Starlette
+    names only the first route's, and each of our methods is a route of its own)."""
+    methods = {
+        method
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.path_regex.match(path)
+        for method in route.methods or ()
+    } or {"GET"}  # the static files
+    if "GET" in methods:
+        methods.add("HEAD")  # answered like GET (``HeadAsGet``)
+    return ", ".join(sorted(methods))
 
 
 class CachedStatic(StaticFiles):
@@ -90,11 +107,14 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app = FastAPI(
         title="Lykta",
         version=__version__,
-        # The bundled API explorers load scripts from a CDN: never serve them.
+        # The bundled API explorers load scripts from a CDN: never serve them. The OpenAPI
+        # document is served to staff only, by ``openapi.router``.
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,
         lifespan=lifespan,
     )
+    openapi.install(app, ROUTERS)
     app.state.runtime = rt
     for router in ROUTERS:
         app.include_router(router)
@@ -106,7 +126,10 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 403 and request.method not in ("GET", "HEAD"):
             return JSONResponse({"detail": exc.detail}, status_code=403)
-        return pages.error_page(request, exc.status_code)
+        response = pages.error_page(request, exc.status_code)
+        if exc.status_code == 405:
+            response.headers["allow"] = allowed_methods(request.url.path)
+        return response
 
     @app.exception_handler(NotLoggedIn)
     async def not_logged_in(request: Request, _exc: NotLoggedIn) -> Response:

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query
+from pydantic import AfterValidator
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +19,7 @@ from lykta.audit import service as audit
 from lykta.errors import UserError
 from lykta.staff import members
 from lykta.staff.service import StaffError, StaffIdentity
-from lykta.staff.web import checked, current_admin, page
+from lykta.staff.web import MAX_ROW_ID, RowId, checked, current_admin, page
 from lykta.teams.models import Team
 from lykta.teams.service import TeamError, TeamSettings, do_update_settings, settings_of
 from lykta.web.pages import NO_STORE, request_locale, runtime
@@ -94,12 +95,12 @@ async def _member_action(
 
 
 @router.post("/members/{member_id}/deactivate")
-async def deactivate(request: Request, caller: Admin, member_id: int) -> Response:
+async def deactivate(request: Request, caller: Admin, member_id: RowId) -> Response:
     return await _member_action(request, caller, member_id, "deactivate")
 
 
 @router.post("/members/{member_id}/reactivate")
-async def reactivate(request: Request, caller: Admin, member_id: int) -> Response:
+async def reactivate(request: Request, caller: Admin, member_id: RowId) -> Response:
     return await _member_action(request, caller, member_id, "reactivate")
 
 
@@ -107,7 +108,7 @@ async def reactivate(request: Request, caller: Admin, member_id: int) -> Respons
 async def change_role(
     request: Request,
     caller: Admin,
-    member_id: int,
+    member_id: RowId,
     role: Annotated[str, Form(max_length=16)],
 ) -> Response:
     return await _member_action(request, caller, member_id, "role", role)
@@ -167,18 +168,31 @@ async def settings_save(
     )
 
 
+def _calendar_day(value: str) -> str:
+    """A day of the calendar, or nothing: the filter's date field sends ``YYYY-MM-DD``, or
+    an empty value when no day is chosen."""
+    if value:
+        dt.date.fromisoformat(value)  # ValueError (answered 400) for 2026-02-30
+    return value
+
+
+Day = Annotated[
+    str, Query(pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"), AfterValidator(_calendar_day)
+]
+
+
 @router.get("/audit", response_class=HTMLResponse)
 async def audit_page(
     request: Request,
     caller: Admin,
     action: Annotated[str, Query(max_length=64)] = "",
     actor: Annotated[str, Query(max_length=254)] = "",
-    day: Annotated[dt.date | None, Query()] = None,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    day: Day = "",
+    before: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> Response:
     since = until = None
-    if day is not None:
-        since = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    if day:
+        since = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tzinfo=dt.UTC)
         until = since + dt.timedelta(days=1)
     query = audit.AuditFilter(
         action=action or None,
@@ -195,7 +209,7 @@ async def audit_page(
         "admin_audit.html",
         {
             "entries": entries,
-            "filters": {"action": action, "actor": actor, "day": day.isoformat() if day else ""},
+            "filters": {"action": action, "actor": actor, "day": day},
             "next_before": entries[-1].id if len(entries) == query.limit else None,
         },
         caller=caller,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,6 +16,12 @@ from lykta.web.csrf import check_csrf, csrf_token
 from lykta.web.pages import NO_STORE, request_locale, runtime
 from lykta.web.render import render
 from lykta.web.security import STAFF_COOKIE
+
+MAX_ROW_ID = 2**31 - 1
+"""Row ids are 32-bit integers on PostgreSQL. A larger number in a URL is refused (400)
+before it reaches the database, where SQLite cannot hold it and PostgreSQL refuses it."""
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+"""The id of a team-owned row in a path."""
 
 
 class NotLoggedIn(Exception):

@@ -23,7 +23,7 @@ from lykta import risk
 from lykta.errors import UserError
 from lykta.runtime import Runtime
 from lykta.staff.service import StaffIdentity
-from lykta.staff.web import checked, current_admin, page
+from lykta.staff.web import RowId, checked, current_admin, page
 from lykta.teams import admin_content as content
 from lykta.teams import admin_service as admin
 from lykta.teams import defaults
@@ -147,7 +147,7 @@ async def add_period(
 
 
 @router.post("/hours/periods/{period_id}/delete")
-async def remove_period(request: Request, caller: Admin, period_id: int) -> Response:
+async def remove_period(request: Request, caller: Admin, period_id: RowId) -> Response:
     return await _act(
         request,
         lambda rt: admin.do_remove_period(rt, caller, period_id),
@@ -176,7 +176,7 @@ async def add_exception(
 
 
 @router.post("/hours/exceptions/{exception_id}/delete")
-async def remove_exception(request: Request, caller: Admin, exception_id: int) -> Response:
+async def remove_exception(request: Request, caller: Admin, exception_id: RowId) -> Response:
     return await _act(
         request,
         lambda rt: admin.do_remove_exception(rt, caller, exception_id),
@@ -341,7 +341,7 @@ async def add_reply(
 
 @router.post("/replies/{reply_id}", response_class=HTMLResponse)
 async def edit_reply(
-    request: Request, caller: Admin, reply_id: int, key: Text = "", body: LongText = ""
+    request: Request, caller: Admin, reply_id: RowId, key: Text = "", body: LongText = ""
 ) -> Response:
     draft = content.ReplyDraft(key, body)
     return await _act(
@@ -353,7 +353,7 @@ async def edit_reply(
 
 
 @router.post("/replies/{reply_id}/delete")
-async def delete_reply(request: Request, caller: Admin, reply_id: int) -> Response:
+async def delete_reply(request: Request, caller: Admin, reply_id: RowId) -> Response:
     return await _act(
         request,
         lambda rt: content.do_delete_reply(rt, caller, reply_id),
@@ -405,7 +405,7 @@ async def add_risk_word(
 
 
 @router.post("/risk/words/{word_id}/delete")
-async def delete_risk_word(request: Request, caller: Admin, word_id: int) -> Response:
+async def delete_risk_word(request: Request, caller: Admin, word_id: RowId) -> Response:
     return await _act(
         request,
         lambda rt: content.do_delete_risk_word(rt, caller, word_id),
