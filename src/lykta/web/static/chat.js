@@ -446,6 +446,7 @@ function reset() {
 
 function quit() {
   keep = false;
+  sock.stop(); // nothing may touch the page once it is emptied below
   forget(true);
   document.title = "";
   document.body.textContent = "";

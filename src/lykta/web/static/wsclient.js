@@ -257,6 +257,21 @@ export class ReliableSocket {
     const d = Math.min(10000, 500 * Math.pow(2, this.tries++));
     this.timer = setTimeout(() => this.connect(), d / 2 + (Math.random() * d) / 2);
   }
+  // For good (the page is going away): no more handlers, no reconnecting.
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const ws = this.ws;
+    this.ws = null;
+    this.up = this.ready = false;
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    try {
+      ws.close();
+    } catch (err) {
+      /* already closing */
+    }
+  }
   kill() {
     const ws = this.ws;
     if (!ws) return;
