@@ -15,7 +15,8 @@ from lykta.teams.models import Team
 from tests.integration.staff_helpers import db_query, db_update
 from tests.integration.test_team_admin import logged_in, post, refused, saved, settings_log
 from tests.integration.test_workday import worker, youth
-from tests.support.server import Seed, ServerThread, env_for, settings_for
+from tests.support.client import Peer
+from tests.support.server import Seed, ServerThread, env_for, seed, settings_for
 
 PAGE = "/app/admin/retention"
 SECRET = "mitt hemliga 5581 namn"
@@ -77,8 +78,6 @@ async def test_no_plaintext_on_disk_and_lykta_purge_deletes_for_good(
 
 
 async def youth_resume(server: ServerThread, code: str) -> dict[str, object]:
-    from tests.support.client import Peer
-
     peer = Peer(server.ws)
     await peer.connect()
     await peer.send_frame({"type": "resume", "code": code, "last_seq": 0})
@@ -108,8 +107,6 @@ async def test_the_servers_own_job_purges(tmp_path: Path, seeded_elsewhere: Seed
 
 @pytest.fixture
 def seeded_elsewhere(tmp_path: Path) -> Seed:
-    from tests.support.server import seed
-
     return asyncio.run(seed(settings_for(tmp_path / "data")))
 
 

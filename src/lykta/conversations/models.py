@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -13,10 +14,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lykta.db import Base, UTCDateTime, utcnow
+
+UNSEALED: dict[str, Any] = {
+    "sqlite_where": text("body IS NOT NULL"),
+    "postgresql_where": text("body IS NOT NULL"),
+}
+"""A partial index's condition: rows whose plaintext (``legacy_body``) is not sealed yet."""
 
 
 class ConversationState(enum.StrEnum):
@@ -91,7 +99,11 @@ class Note(Base):
 
     __tablename__ = "notes"
     __allow_unmapped__ = True  # ``body`` below is not a column
-    __table_args__ = (UniqueConstraint("conversation_id", "client_id"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "client_id"),
+        # Finds plaintext left to seal at start-up without scanning the table.
+        Index("ix_notes_unsealed", "id", **UNSEALED),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
@@ -121,6 +133,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
         UniqueConstraint("conversation_id", "client_id"),
+        Index("ix_messages_unsealed", "id", **UNSEALED),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -13,7 +13,7 @@ from lykta.retention.models import DailyStats
 from lykta.retention.purge import QUESTION_WAIT_RANGE, RETENTION_RANGE
 from lykta.runtime import Runtime
 from lykta.staff.service import StaffIdentity
-from lykta.teams.admin_service import _own_team, record_change
+from lykta.teams.admin_service import own_team, record_change
 
 STATS_MONTHS = 12
 
@@ -58,7 +58,7 @@ def check_retention(form: RetentionForm) -> Retention:
 
 async def retention_of(rt: Runtime, caller: StaffIdentity) -> Retention:
     async with rt.db.read() as session:
-        team = await _own_team(session, caller)
+        team = await own_team(session, caller)
         return Retention(team.retention_days, team.question_wait_days)
 
 
@@ -66,7 +66,7 @@ async def do_set_retention(rt: Runtime, caller: StaffIdentity, form: RetentionFo
     """Save the checked periods; ``False`` when nothing changed. The next purge applies them."""
     new = check_retention(form)
     async with rt.db.write() as session:
-        team = await _own_team(session, caller)
+        team = await own_team(session, caller)
         if (team.retention_days, team.question_wait_days) == (
             new.retention_days,
             new.question_wait_days,
@@ -98,7 +98,7 @@ async def monthly_stats(rt: Runtime, caller: StaffIdentity, today: dt.date) -> l
     """Purged conversations per month (the last ``STATS_MONTHS``), newest first."""
     first = (today.replace(day=1) - dt.timedelta(days=31 * (STATS_MONTHS - 1))).replace(day=1)
     async with rt.db.read() as session:
-        await _own_team(session, caller)
+        await own_team(session, caller)
         rows = list(
             (
                 await session.execute(

@@ -22,7 +22,7 @@ import random
 import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import and_, delete, func, or_, select
@@ -49,12 +49,15 @@ RETENTION_RANGE: Final = (0, 365)
 QUESTION_WAIT_RANGE: Final = (1, 90)
 
 
+class LeaseLost(Exception):
+    """Our lease ran out and another node took it: that node carries on."""
+
+
 @dataclass
 class PurgeReport:
     ran: bool = True
     """False when another node held the lease."""
     conversations: int = 0
-    per_team: Counter[int] = field(default_factory=Counter)
     orphan_keys: int = 0
 
 
@@ -201,14 +204,17 @@ async def _delete_batch(rt: Runtime, team: Team, ids: Sequence[str]) -> int:
     return len(found)
 
 
-async def purge_team(rt: Runtime, team: Team, now: dt.datetime, holder: str) -> int:
-    purged = 0
+async def purge_team(
+    rt: Runtime, team: Team, now: dt.datetime, holder: str, report: PurgeReport
+) -> None:
     while ids := await due_ids(rt, team, now):
         await rt.keys.destroy(ids)  # crypto-shredding first, committed on its own
-        purged += await _delete_batch(rt, team, ids)
-        await lease.acquire(rt.db, LEASE, holder, LEASE_SECONDS)  # renew between batches
+        count = await _delete_batch(rt, team, ids)
+        report.conversations += count
+        # Renew between batches; a lease that ran out and went to another node ends ours.
+        if not await lease.acquire(rt.db, LEASE, holder, LEASE_SECONDS):
+            raise LeaseLost
         await asyncio.sleep(0)  # let live traffic in between batches
-    return purged
 
 
 async def _sweep_orphan_keys(rt: Runtime, now: dt.datetime) -> int:
@@ -236,12 +242,12 @@ async def purge(rt: Runtime, now: dt.datetime | None = None) -> PurgeReport:
     try:
         async with rt.db.read() as session:
             teams = list((await session.execute(select(Team).order_by(Team.id))).scalars())
-        for team in teams:
-            count = await purge_team(rt, team, now, holder)
-            if count:
-                report.per_team[team.id] = count
-                report.conversations += count
-        report.orphan_keys = await _sweep_orphan_keys(rt, now)
+        try:
+            for team in teams:
+                await purge_team(rt, team, now, holder, report)
+            report.orphan_keys = await _sweep_orphan_keys(rt, now)
+        except LeaseLost:
+            log.warning("the purge lease passed to another node; stopping here")
         if report.conversations or report.orphan_keys:
             await rt.keys.db.checkpoint()
             await rt.db.checkpoint()

@@ -79,7 +79,8 @@ async def record_change(
     )
 
 
-async def _own_team(session: AsyncSession, caller: StaffIdentity) -> Team:
+async def own_team(session: AsyncSession, caller: StaffIdentity) -> Team:
+    """The caller's team, for an admin; anyone else is refused (``require_admin``)."""
     require_admin(caller)
     team = await session.get(Team, caller.team_id)
     assert team is not None  # noqa: S101 - a live session's team exists
@@ -88,7 +89,7 @@ async def _own_team(session: AsyncSession, caller: StaffIdentity) -> Team:
 
 async def team_of(rt: Runtime, caller: StaffIdentity) -> Team:
     async with rt.db.read() as session:
-        return await _own_team(session, caller)
+        return await own_team(session, caller)
 
 
 async def _exception_count(session: AsyncSession, team_id: int) -> int:
@@ -178,7 +179,7 @@ async def list_periods(rt: Runtime, caller: StaffIdentity) -> list[PeriodRow]:
 
 async def list_exceptions(rt: Runtime, caller: StaffIdentity) -> list[ExceptionRow]:
     async with rt.db.read() as session:
-        team = await _own_team(session, caller)
+        team = await own_team(session, caller)
         rows = (
             await session.execute(
                 select(OpeningException)
@@ -293,7 +294,7 @@ async def do_add_exception(rt: Runtime, caller: StaffIdentity, new: NewException
         raise AdminError(N_("The opening and closing times must differ.")) from None
     try:
         async with rt.db.write() as session:
-            team = await _own_team(session, caller)
+            team = await own_team(session, caller)
             if day < local_today(team):
                 raise AdminError(N_("Choose today or a later date."))
             if await _exception_count(session, team.id) >= MAX_EXCEPTIONS:
@@ -383,7 +384,7 @@ def check_help_numbers(rows: list[HelpRow]) -> list[dict[str, str]]:
 async def do_set_help_numbers(rt: Runtime, caller: StaffIdentity, rows: list[HelpRow]) -> None:
     numbers = check_help_numbers(rows)
     async with rt.db.write() as session:
-        team = await _own_team(session, caller)
+        team = await own_team(session, caller)
         team.help_numbers = numbers
         await record_change(session, caller, "help_numbers", "replaced", count=len(numbers))
 
@@ -392,7 +393,7 @@ async def do_reset_help_numbers(rt: Runtime, caller: StaffIdentity, country: str
     if country not in defaults.COUNTRIES:
         raise AdminError(N_("Choose Sweden or Norway."))
     async with rt.db.write() as session:
-        team = await _own_team(session, caller)
+        team = await own_team(session, caller)
         team.help_numbers = None
         team.country = country
         await record_change(session, caller, "help_numbers", "reset", country=country)
@@ -422,7 +423,7 @@ async def do_set_topics(rt: Runtime, caller: StaffIdentity, text: str | None) ->
     """Replace the closing topics; ``None`` goes back to the default list."""
     topics = None if text is None else check_topics(text)
     async with rt.db.write() as session:
-        team = await _own_team(session, caller)
+        team = await own_team(session, caller)
         team.topics = topics
         await record_change(
             session,
@@ -439,7 +440,7 @@ async def do_set_risk_guidance(rt: Runtime, caller: StaffIdentity, text: str) ->
     if len(guidance) > GUIDANCE_MAX:
         raise AdminError(N_("The guidance can be at most 2000 characters."))
     async with rt.db.write() as session:
-        team = await _own_team(session, caller)
+        team = await own_team(session, caller)
         team.risk_guidance = guidance or None
         await record_change(
             session,
@@ -455,7 +456,7 @@ async def do_set_block_hours(rt: Runtime, caller: StaffIdentity, text: str) -> N
     if value is None or not BLOCK_HOURS[0] <= value <= BLOCK_HOURS[1]:
         raise AdminError(N_("The block time is 1 to 720 hours."))
     async with rt.db.write() as session:
-        team = await _own_team(session, caller)
+        team = await own_team(session, caller)
         previous, team.block_hours = team.block_hours, value
         if previous != value:
             await record_change(

@@ -13,13 +13,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from lykta.i18n import N_
 from lykta.runtime import Runtime
-from lykta.staff.members import require_admin
 from lykta.staff.service import StaffIdentity
-from lykta.teams.admin_service import AdminError, record_change
+from lykta.teams.admin_service import AdminError, own_team, record_change
 from lykta.teams.models import Team
 
 NEUTRAL_ICONS: dict[str, str] = {
@@ -217,20 +214,13 @@ def check_privacy(form: PrivacyForm, own_host: str) -> PrivacySettings:
 # ----- the change --------------------------------------------------------------------------
 
 
-async def _own_team(session: AsyncSession, caller: StaffIdentity) -> Team:
-    require_admin(caller)
-    team = await session.get(Team, caller.team_id)
-    assert team is not None  # noqa: S101 - a live session's team exists
-    return team
-
-
 async def do_set_privacy(
     rt: Runtime, caller: StaffIdentity, form: PrivacyForm, own_host: str
 ) -> list[str]:
     """Save the checked settings; returns the names of the fields that changed."""
     new = check_privacy(form, own_host)
     async with rt.db.write() as session:
-        team = await _own_team(session, caller)
+        team = await own_team(session, caller)
         old = privacy_of(team)
         changed = [name for name in FIELDS if getattr(old, name) != getattr(new, name)]
         if not changed:

@@ -274,3 +274,23 @@ async def test_keys_left_by_a_failed_start_are_swept(rt: Runtime, demo: Team) ->
     report = await purge.purge(rt, utcnow() + dt.timedelta(hours=2))
     assert report.orphan_keys == 1
     assert await rt.keys.get(demo.id, "0" * 32) is None
+
+
+async def test_a_purge_whose_lease_passed_to_another_node_stops(
+    rt: Runtime, demo: Team, other: Team, seeded: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await closed_conversation(rt, demo, seeded.workers["Bo"])
+    second = await closed_conversation(rt, other, seeded.workers["Dag"])
+    taken = lease.acquire
+
+    async def renewal_refused(db: Any, name: str, holder: str, seconds: float) -> bool:
+        if await exists(rt, first.id):
+            return await taken(db, name, holder, seconds)  # the initial acquire
+        return False  # after the first batch: another node holds it now
+
+    monkeypatch.setattr(lease, "acquire", renewal_refused)
+    report = await purge.purge(rt, utcnow() + 31 * DAY)
+    assert report.conversations == 1  # the batch done before is counted
+    assert not await exists(rt, first.id)
+    assert await exists(rt, second.id)  # left to the node that holds the lease
+    assert await rt.keys.get(other.id, second.id) is not None
