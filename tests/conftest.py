@@ -1,13 +1,33 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lykta.config import Settings
-from tests.support.server import Seed, ServerThread, seed, settings_for
+from tests.support.server import (
+    Seed,
+    ServerThread,
+    drop_created_databases,
+    seed,
+    settings_for,
+)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    drop_created_databases()  # PostgreSQL runs make one database per test
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get("LYKTA_TEST_DATABASE_URL"):
+        return
+    skip = pytest.mark.skip(reason="about SQLite's own files; this run is on PostgreSQL")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -131,6 +131,24 @@ async def prepare(settings: Settings) -> None:
     finally:
         await db.dispose()
     await check_keys(settings)
+    check_redis(settings)
+
+
+def check_redis(settings: Settings) -> None:
+    """A Redis URL must parse and its client be installed; Redis itself may still be
+    starting (the node retries in the background)."""
+    if not settings.redis_url:
+        return
+    try:
+        from redis.asyncio.connection import parse_url
+    except ImportError:
+        raise CliError(
+            "LYKTA_REDIS_URL is set but the redis package is missing: pip install 'lykta[redis]'"
+        ) from None
+    try:
+        parse_url(settings.redis_url)
+    except ValueError as exc:
+        raise CliError(f"invalid LYKTA_REDIS_URL: {exc}") from None
 
 
 def _check_port_free(host: str, port: int) -> None:

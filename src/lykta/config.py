@@ -24,7 +24,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy URL. Default: SQLite file ``lykta.db`` inside ``data_dir``."""
     redis_url: str | None = None
-    """Reserved for the Redis broker (multi-node); the in-process broker is used when unset."""
+    """``redis://`` or ``rediss://`` URL of the Redis that carries events between nodes.
+    Unset: the in-process broker (one node)."""
+    redis_prefix: str = Field(default="lykta:", min_length=1, max_length=64)
+    """Starts every channel name, so that installations can share one Redis."""
 
     master_key: SecretStr | None = None
     """Master keys, base64url, comma-separated, current first. Default: the key file."""
@@ -73,6 +76,15 @@ class Settings(BaseSettings):
     """Set when served over HTTPS so the staff session cookie is marked Secure."""
 
     quick_exit_url: str = "https://www.smhi.se/"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
 
     @field_validator("data_dir")
     @classmethod

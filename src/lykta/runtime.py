@@ -35,7 +35,7 @@ class Runtime:
         return cls(
             settings=settings,
             db=db,
-            hub=Hub(broker or MemoryBroker(), settings.send_queue_size),
+            hub=Hub(broker or make_broker(settings), settings.send_queue_size),
             hasher=make_hasher(settings),
             client_throttle=ClientThrottle(),
             risk=RiskWords(),
@@ -52,6 +52,15 @@ class Runtime:
         await self.hub.stop()
         await self.keys.close()
         await self.db.dispose()
+
+
+def make_broker(settings: Settings) -> Broker:
+    """Redis when ``LYKTA_REDIS_URL`` is set (several nodes), else in-process."""
+    if not settings.redis_url:
+        return MemoryBroker()
+    from lykta.realtime.redis_broker import RedisBroker
+
+    return RedisBroker(settings.redis_url, key_prefix=settings.redis_prefix)
 
 
 def make_hasher(settings: Settings) -> PasswordHasher:

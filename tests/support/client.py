@@ -43,6 +43,7 @@ class Peer:
         self.team: str | None = None
         self.conversation_id: str | None = None
         self.open: set[str] = set()
+        self.resyncs = 0
 
     # ----- connection --------------------------------------------------------------------
 
@@ -172,6 +173,21 @@ class Peer:
             if frame.get("client_id") and frame["code"] not in ("busy", "rate_limited"):
                 self.outbox.pop(frame["client_id"], None)
 
+    async def answer_resync(self) -> None:
+        """The server may have missed events between nodes: ask again, as the pages do."""
+        self.resyncs += 1
+        if self.staff_cookie:
+            for conversation_id in sorted(self.open):
+                await self.send_frame(
+                    {
+                        "type": "sync",
+                        "conversation_id": conversation_id,
+                        "last_seq": self.last_seq(conversation_id),
+                    }
+                )
+        elif self.conversation_id is not None or self.code is not None:
+            await self.send_frame({"type": "sync", "last_seq": self.last_seq()})
+
     async def wait_for(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10
     ) -> dict[str, Any]:
@@ -185,6 +201,8 @@ class Peer:
             raw = await asyncio.wait_for(self.ws.recv(), remaining)
             frame: dict[str, Any] = orjson.loads(raw)
             self.apply(frame)
+            if frame["type"] == "resync":
+                await self.answer_resync()
             if predicate(frame):
                 return frame
 

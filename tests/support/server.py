@@ -4,6 +4,7 @@ the production settings, in a thread of its own (or as a separate process)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import os
 import re
@@ -12,8 +13,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyotp
@@ -80,10 +83,44 @@ def database_for(data_dir: Path) -> str | None:
     server, _, _ = base.rpartition("/")
     marker = data_dir.parent / f".{name}"
     if not marker.exists():
-        asyncio.run(_create_database(base, name))
+        run_now(_create_database(base, name))
+        CREATED_DATABASES.append(name)
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
     return f"{server}/{name}"
+
+
+CREATED_DATABASES: list[str] = []
+"""Dropped when the test session ends (see ``drop_created_databases``)."""
+
+
+def drop_created_databases() -> None:
+    base = os.environ.get("LYKTA_TEST_DATABASE_URL")
+    if base and CREATED_DATABASES:
+        run_now(_drop_databases(base, list(CREATED_DATABASES)))
+        CREATED_DATABASES.clear()
+
+
+async def _drop_databases(base: str, names: list[str]) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        for name in names:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def run_now(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` to the end, also from inside a running event loop (async fixtures)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(work)
+        return
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, work).result()
 
 
 async def _create_database(base: str, name: str) -> None:
@@ -97,10 +134,20 @@ async def _create_database(base: str, name: str) -> None:
         await connection.close()
 
 
+def redis_for(data_dir: Path) -> tuple[str | None, str]:
+    """With ``LYKTA_TEST_REDIS_URL``, the Redis broker, on channels of this test's own."""
+    url = os.environ.get("LYKTA_TEST_REDIS_URL") or None
+    prefix = "lykta-t-" + hashlib.sha256(str(data_dir).encode()).hexdigest()[:12] + ":"
+    return url, prefix
+
+
 def settings_for(data_dir: Path) -> Settings:
+    redis_url, redis_prefix = redis_for(data_dir)
     return Settings(
         data_dir=data_dir,
         database_url=database_for(data_dir),
+        redis_url=redis_url,
+        redis_prefix=redis_prefix,
         argon2_time_cost=1,
         argon2_memory_cost=1024,
         throttle_delay_scale=0,
@@ -124,6 +171,10 @@ def env_for(data_dir: Path) -> dict[str, str]:
     url = database_for(data_dir)
     if url:
         env["LYKTA_DATABASE_URL"] = url
+    redis_url, redis_prefix = redis_for(data_dir)
+    if redis_url:
+        env["LYKTA_REDIS_URL"] = redis_url
+        env["LYKTA_REDIS_PREFIX"] = redis_prefix
     return env
 
 
@@ -212,11 +263,20 @@ class ServerThread:
 class ServerProcess:
     """``lykta serve`` as a real separate process, which a test may SIGKILL."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        name: str = "server",
+    ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = data_dir / "server.log"
+        self.log = data_dir / f"{name}.log"
+        self.env = env or {}
+        """Settings over ``env_for``'s (several nodes share one data directory)."""
 
     @property
     def http(self) -> str:
@@ -240,7 +300,7 @@ class ServerProcess:
                     "--port",
                     str(self.port),
                 ],
-                env=env_for(self.data_dir),
+                env={**env_for(self.data_dir), **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

@@ -273,6 +273,28 @@ def test_an_unusable_database_url_exits_2_without_a_traceback(
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://cache.example:6379", "LYKTA_REDIS_URL: Value error, must start with redis://"),
+        ("redis://cache.example:port/0", "invalid LYKTA_REDIS_URL: Port could not be cast"),
+    ],
+)
+def test_an_unusable_redis_url_exits_2_with_the_reason(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    says: str,
+) -> None:
+    monkeypatch.setenv("LYKTA_REDIS_URL", url)
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lykta: error: ")
+    assert says in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_keys_purge_and_rotation_from_the_cli(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -31,6 +31,7 @@ from lykta.realtime.protocol import (
     PingFrame,
     PongFrame,
     RedactFrame,
+    ResyncFrame,
     StaffCloseFrame,
     StaffMember,
     StaffReadFrame,
@@ -80,6 +81,17 @@ class StaffSocket:
             return
         if ended == "all" or (isinstance(ended, list) and self.caller.session_hash.hex() in ended):
             self.connection.close(CLOSE_NOT_LOGGED_IN)
+
+    def on_resync(self) -> None:
+        """Events may have been missed: the list and presence come again from here, and
+        the app asks (``sync``) for the conversations it shows."""
+        self.connection.send(encode(ResyncFrame()))
+        self.rt.hub.spawn(self.send_team_state())
+
+    async def send_team_state(self) -> None:
+        items = await service.team_summaries(self.rt, self.caller.team_id)
+        self.connection.send(encode(ConversationsFrame(items=items)))
+        self.connection.send(encode(await workflow.presence_frame(self.rt, self.caller.team_id)))
 
     async def watch_session(self) -> None:
         """Close the socket once the session times out (idle or absolute)."""
@@ -238,9 +250,8 @@ async def staff_socket(websocket: WebSocket) -> None:
             return
         connection.send(encode(await hello_frame(rt, caller)))
         await rt.hub.subscribe(connection, team_channel(caller.team_id))
-        items = await service.team_summaries(rt, caller.team_id)
-        connection.send(encode(ConversationsFrame(items=items)))
-        connection.send(encode(await workflow.presence_frame(rt, caller.team_id)))
+        await handler.send_team_state()
+        connection.on_resync = handler.on_resync
         # The session cookie identified this socket at the handshake: only the idle timeout.
         await receive_loop(
             websocket,

@@ -27,6 +27,7 @@ from lykta.realtime.protocol import (
     PongFrame,
     ReadyFrame,
     ResumeFrame,
+    ResyncFrame,
     StartFrame,
     TypingFrameIn,
     YouthCloseFrame,
@@ -70,6 +71,21 @@ class YouthSocket:
 
     def __post_init__(self) -> None:
         self.frames, self.sends = self.rt.limits.socket_buckets()
+
+    def on_resync(self) -> None:
+        """Events may have been missed: the page asks again (``sync``); the place in the
+        queue comes from here."""
+        if self.conversation_id is None:
+            return
+        self.connection.send(encode(ResyncFrame()))
+        self.rt.hub.spawn(self._send_position())
+
+    async def _send_position(self) -> None:
+        if self.team_id is None or self.conversation_id is None:
+            return
+        position = await queue.position_of(self.rt, self.team_id, self.conversation_id)
+        if position is not None:
+            self.connection.send(encode(position))
 
     def _started(self) -> tuple[int, str]:
         if self.team_id is None or self.conversation_id is None:
@@ -203,9 +219,7 @@ class YouthSocket:
         await send_history(
             self.rt, self.connection, conversation.team_id, conversation.id, frame.last_seq
         )
-        position = await queue.position_of(self.rt, conversation.team_id, conversation.id)
-        if position is not None:
-            self.connection.send(encode(position))
+        await self._send_position()
 
     async def _attach(self, conversation: Conversation) -> None:
         self.team_id = conversation.team_id
@@ -221,6 +235,7 @@ async def youth_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     connection = rt.hub.connect(websocket)
     handler = YouthSocket(rt, connection, client_key(websocket.scope))
+    connection.on_resync = handler.on_resync
     # A socket that has not started or resumed within the hello timeout is closed, so that
     # anonymous sockets cannot pile up doing nothing; the page reopens it when needed.
     deadlines = Deadlines(hello=rt.settings.ws_hello_timeout, idle=rt.settings.ws_idle_timeout)

@@ -2,8 +2,8 @@
 
 A ``Broker`` carries already-encoded frames on named channels (``conv:<id>``,
 ``team:<id>``). Each node's ``Hub`` subscribes to the channels its sockets need and hands
-arriving payloads to them. ``MemoryBroker`` is the single-node default; a Redis pub/sub
-broker implements the same interface for several nodes.
+arriving payloads to them. ``MemoryBroker`` is the single-node default; ``RedisBroker``
+(``redis_broker.py``) implements the same interface for several nodes.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ Deliver = Callable[[str, bytes], Awaitable[None] | None]
 
 
 class Broker(Protocol):
-    async def start(self, deliver: Deliver) -> None:
-        """Begin delivering messages of subscribed channels to ``deliver``."""
+    async def start(self, deliver: Deliver, resync: Callable[[], None] | None = None) -> None:
+        """Begin delivering messages of subscribed channels to ``deliver``; call ``resync``
+        whenever messages may have been missed (the sockets then catch up)."""
 
     async def stop(self) -> None: ...
 
@@ -34,8 +35,8 @@ class MemoryBroker:
         self._deliver: Deliver | None = None
         self._channels: set[str] = set()
 
-    async def start(self, deliver: Deliver) -> None:
-        self._deliver = deliver
+    async def start(self, deliver: Deliver, resync: Callable[[], None] | None = None) -> None:
+        self._deliver = deliver  # nothing is ever missed in-process: no resync
 
     async def stop(self) -> None:
         self._deliver = None

@@ -36,6 +36,8 @@ class Connection:
         self._closer: asyncio.Task[None] | None = None
         self.on_control: Callable[[bytes], None] | None = None
         """Receives payloads of ``ctl:`` channels, which are never sent to the socket."""
+        self.on_resync: Callable[[], None] | None = None
+        """Called when the broker may have lost events: the socket catches up."""
 
     @property
     def closing(self) -> bool:
@@ -97,15 +99,15 @@ class Hub:
         self.broker = broker
         self.queue_size = queue_size
         self._subscribers: dict[str, set[Connection]] = defaultdict(set)
+        self._connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        await self.broker.start(self.dispatch)
+        await self.broker.start(self.dispatch, self.resync)
 
     async def stop(self) -> None:
-        for connections in list(self._subscribers.values()):
-            for connection in list(connections):
-                connection.close(1001)
+        for connection in list(self._connections):
+            connection.close(1001)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=2)
         await self.broker.stop()
@@ -117,7 +119,16 @@ class Hub:
         return task
 
     def connect(self, websocket: WebSocket) -> Connection:
-        return Connection(websocket, self, self.queue_size)
+        connection = Connection(websocket, self, self.queue_size)
+        self._connections.add(connection)
+        return connection
+
+    def resync(self) -> None:
+        """Events may have been lost between nodes: every socket catches up from the
+        database (see ``Connection.on_resync``)."""
+        for connection in list(self._connections):
+            if connection.on_resync is not None and not connection.closing:
+                connection.on_resync()
 
     async def subscribe(self, connection: Connection, channel: str) -> None:
         if channel in connection.channels:
@@ -139,6 +150,7 @@ class Hub:
             await self.broker.unsubscribe(channel)
 
     async def disconnect(self, connection: Connection) -> None:
+        self._connections.discard(connection)
         for channel in list(connection.channels):
             await self.unsubscribe(connection, channel)
         await connection.drain_and_stop()

@@ -331,6 +331,13 @@ class PongFrame(Frame):
     type: Literal["pong"] = "pong"
 
 
+class ResyncFrame(Frame):
+    """This node may have missed events (its broker was away): ask again, with ``sync``,
+    for every conversation shown."""
+
+    type: Literal["resync"] = "resync"
+
+
 class StaffMember(Frame):
     id: int
     first_name: str

@@ -17,9 +17,8 @@ from lykta.runtime import Runtime
 SECRET = "mitt gamla hemlighet 9931"
 
 
+@pytest.mark.sqlite_only  # writes rows with SQLite's SQL; the sealing is the same on both
 async def test_old_plaintext_is_sealed_and_still_reads(settings: Settings) -> None:
-    if not settings.is_sqlite:
-        pytest.skip("writes rows with SQLite's SQL; the sealing itself is the same on both")
     db = Database(settings)
     await upgrade(db, "0005")
     async with db.engine.begin() as connection:

@@ -205,11 +205,10 @@ def files_holding(data_dir: Path, needle: bytes) -> list[str]:
     return sorted(p.name for p in data_dir.rglob("*") if p.is_file() and needle in p.read_bytes())
 
 
+@pytest.mark.sqlite_only  # looks at the SQLite files in the data directory
 async def test_the_sealed_text_is_gone_from_every_file_on_disk(
     rt: Runtime, demo: Team, seeded: Seed, settings: Settings
 ) -> None:
-    if not rt.db.is_sqlite:
-        pytest.skip("looks at the SQLite files in the data directory")
     anna = seeded.workers["Anna"]
     secret = "Kim Lindqvist, Storgatan 12, 070-123 45 67 qx7"
     conversation = await conversation_with(rt, demo, anna, secret, "jag förstår")

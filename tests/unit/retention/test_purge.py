@@ -228,11 +228,10 @@ async def test_a_failure_mid_batch_rolls_back_and_the_next_run_finishes(
         assert (await session.execute(select(DailyStats.conversations))).scalar_one() == 1
 
 
+@pytest.mark.sqlite_only  # copies the SQLite file; PostgreSQL's key store is apart
 async def test_a_copy_of_the_database_from_before_no_longer_opens(
     rt: Runtime, demo: Team, seeded: Seed, settings: Settings, tmp_path: Path
 ) -> None:
-    if not rt.db.is_sqlite:
-        pytest.skip("copies the SQLite file; PostgreSQL's key store is a separate database")
     conversation = await closed_conversation(rt, demo, seeded.workers["Bo"], text="hemlis 4711")
     await rt.db.checkpoint()
     backup = tmp_path / "backup.db"

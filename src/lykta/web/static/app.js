@@ -75,6 +75,7 @@ function frame(f) {
     }
   } else if (t === "ack") ack(f);
   else if (t === "error") error(f);
+  else if (t === "resync") views.forEach((v) => v.seq.sync(v.seq.last)); // missed events: ask again
 }
 
 function hello(f) {

@@ -112,6 +112,7 @@ const sock = new ReliableSocket("/ws/chat", {
     else if (f.type === "ack") ack(f);
     else if (f.type === "error") error(f);
     else if (f.type === "queue") queued(f);
+    else if (f.type === "resync") seq.sync(seq.last); // the server may have missed events
     else if (f.type === "worker") showWorker(f.profile);
     else if (f.type === "typing") {
       if (f.sender === "staff") showTyping(f.active, f.author);
