@@ -1,0 +1,1 @@
+"""Lykta's benchmark (``lykta bench``, or ``python -m bench``): see bench/README.md."""

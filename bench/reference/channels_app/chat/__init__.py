@@ -1,0 +1,1 @@
+"""The chat app: the ``Message`` model and the consumers."""
