@@ -1,5 +1,5 @@
 """``lykta serve | demo | migrate | team create | user create | audit verify | purge |
-rotate-keys | generate-key``.
+rotate-keys | generate-key | bench``.
 
 Errors an operator can fix (bad arguments, bad configuration, an unknown team, a port in
 use) are printed as one clear line and exit with status 2; never a traceback.
@@ -11,7 +11,9 @@ import argparse
 import asyncio
 import os
 import socket
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -99,7 +101,68 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-keys", help="re-wrap every data key under a new master key (servers keep running)"
     )
     commands.add_parser("generate-key", help="print a new master key for LYKTA_MASTER_KEY")
+
+    bench = commands.add_parser(
+        "bench",
+        help="run the benchmark (from a source checkout; see bench/README.md)",
+        description="Measure Lykta and three reference servers on this machine.",
+    )
+    bench.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    bench.add_argument(
+        "--only",
+        nargs="+",
+        metavar="SCENARIO",
+        help="startup, idle, latency, storm, throughput or multinode",
+    )
+    bench.add_argument("--output", metavar="DIR", help="where the JSON report goes")
+    bench.add_argument("--no-references", action="store_true", help="measure Lykta only")
+    bench.add_argument(
+        "--references", nargs="+", metavar="NAME", help="echo, sqlite_relay, channels_app"
+    )
+    bench.add_argument("--postgres", metavar="URL", help="PostgreSQL for the two-node run")
+    bench.add_argument("--redis", metavar="URL", help="Redis for the two-node run")
+    bench.add_argument(
+        "--profile", action="store_true", help="profile Lykta's server with py-spy as well"
+    )
     return parser
+
+
+def find_bench(start: Path | None = None) -> Path | None:
+    """The source checkout holding the benchmark: the current directory or one above it,
+    else the checkout this package is installed from (an editable install)."""
+    here = (start or Path.cwd()).resolve()
+    candidates = [here, *here.parents, Path(__file__).resolve().parents[2]]
+    for root in candidates:
+        if (root / "bench" / "__main__.py").is_file() and (root / "bench" / "harness").is_dir():
+            return root
+    return None
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """``python -m bench`` with this interpreter from the checkout's root; its status."""
+    root = find_bench()
+    if root is None:
+        raise CliError(
+            "cannot find the benchmark: run lykta bench in a source checkout of Lykta "
+            "(the directory holding bench/)"
+        )
+    argv = [sys.executable, "-m", "bench"]
+    if args.quick:
+        argv.append("--quick")
+    if args.only:
+        argv += ["--only", *args.only]
+    if args.output:
+        argv += ["--output", str(Path(args.output).resolve())]
+    if args.no_references:
+        argv.append("--no-references")
+    if args.references:
+        argv += ["--references", *args.references]
+    if args.profile:
+        argv.append("--profile")
+    for option in ("postgres", "redis"):
+        if getattr(args, option):
+            argv += [f"--{option}", getattr(args, option)]
+    return subprocess.call(argv, cwd=root)  # noqa: S603 - this interpreter, our own module
 
 
 def load_settings() -> Settings:
@@ -218,6 +281,8 @@ def _print_demo(login: dict[str, str], settings: Settings, host: str, port: int)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "bench":
+        return run_bench(args)
     if args.command == "generate-key":
         from lykta.crypto.keyring import generate_key_text
 

@@ -1,0 +1,1 @@
+"""The benchmark harness: servers under test, load-generator processes, scenarios, report."""

@@ -1,0 +1,282 @@
+"""The report: human-readable lines, the targets (met / not met), the ratios to the
+references, and one JSON object with all of it (printed last, and written to a file)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.harness.servers import REFERENCES
+
+Results = dict[str, dict[str, Any]]
+"""scenario -> target name -> what was measured there."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    scenario: str
+    unit: str
+    read: Callable[[dict[str, Any]], float | None]
+    target: float | None = None
+    higher_is_better: bool = False
+    needs_full_size: bool = False
+    """Its target assumes the full mode's sizes; quick runs print no verdict for it."""
+
+
+def _get(*path: str) -> Callable[[dict[str, Any]], float | None]:
+    def read(result: dict[str, Any]) -> float | None:
+        value: Any = result
+        for part in path:
+            if not isinstance(value, dict) or part not in value:
+                return None
+            value = value[part]
+        return float(value) if isinstance(value, int | float) else None
+
+    return read
+
+
+def _storm_seconds(result: dict[str, Any]) -> float | None:
+    if result.get("lost") or result.get("not_prepared"):
+        return None
+    value = result.get("all_caught_up_s")
+    return float(value) if isinstance(value, int | float) else None
+
+
+FIGURES = (
+    Figure("startup_s", "start to ready", "startup", "s", _get("median_s"), 1.5),
+    Figure(
+        "idle_held",
+        "idle connections held",
+        "idle",
+        "",
+        _get("held"),
+        15_000,
+        higher_is_better=True,
+        needs_full_size=True,
+    ),
+    Figure(
+        "idle_kib_per_connection",
+        "memory per idle connection",
+        "idle",
+        "KiB",
+        _get("kib_per_connection"),
+        32,
+    ),
+    Figure(
+        "latency_p50_ms",
+        "latency p50",
+        "latency",
+        "ms",
+        _get("delivery", "p50_ms"),
+        5,
+        needs_full_size=True,
+    ),
+    Figure(
+        "latency_p99_ms",
+        "latency p99",
+        "latency",
+        "ms",
+        _get("delivery", "p99_ms"),
+        30,
+        needs_full_size=True,
+    ),
+    Figure("latency_p99_9_ms", "latency p99.9", "latency", "ms", _get("delivery", "p99_9_ms")),
+    Figure(
+        "throughput_per_s",
+        "sustained messages/s (SQLite)",
+        "throughput",
+        "/s",
+        _get("sustained_rate"),
+        10_000,
+        higher_is_better=True,
+    ),
+    Figure(
+        "storm_all_caught_up_s",
+        "reconnect storm: all caught up, none lost",
+        "storm",
+        "s",
+        _storm_seconds,
+        30,
+        needs_full_size=True,
+    ),
+    Figure(
+        "multinode_per_s",
+        "sustained messages/s, 2 nodes (PostgreSQL + Redis)",
+        "multinode",
+        "/s",
+        _get("sustained_rate"),
+        3_000,
+        higher_is_better=True,
+    ),
+)
+
+RELAY_FACTOR = 2.5
+"""Lykta's sustained rate should be at least 1/2.5 of the naive SQLite relay's."""
+CHANNELS_FACTOR = 10.0
+"""... and at least ten times the Django Channels chat's."""
+
+
+def fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if unit in ("", "/s") or abs(value) >= 1000:
+        text = f"{value:,.0f}"
+    elif unit == "s":
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+    return f"{text} {unit}".rstrip() if unit != "/s" else f"{text}/s"
+
+
+def verdict(met: bool | None) -> str:
+    return {True: "met", False: "NOT met", None: "no verdict"}[met]
+
+
+def evaluate(results: Results, full_size: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The targets and the ratios (Lykta's figure divided by each reference's)."""
+    targets: list[dict[str, Any]] = []
+    ratios: dict[str, Any] = {}
+    for figure in FIGURES:
+        scenario = results.get(figure.scenario, {})
+        lykta = scenario.get("lykta")
+        value = figure.read(lykta) if isinstance(lykta, dict) and "error" not in lykta else None
+        if figure.target is not None and figure.scenario in results:
+            met: bool | None = None
+            if value is not None and (full_size or not figure.needs_full_size):
+                met = value >= figure.target if figure.higher_is_better else value <= figure.target
+            if figure.key == "storm_all_caught_up_s" and value is None and lykta:
+                met = False if full_size or not figure.needs_full_size else None
+            sign = "≥ " if figure.higher_is_better else "≤ "
+            targets.append(
+                {
+                    "figure": figure.key,
+                    "label": figure.label,
+                    "value": value,
+                    "target": sign + fmt(figure.target, figure.unit),
+                    "met": met,
+                }
+            )
+        row: dict[str, float | None] = {}
+        for name, measured in scenario.items():
+            if name == "lykta" or not isinstance(measured, dict) or "error" in measured:
+                continue
+            theirs = figure.read(measured)
+            row[name] = round(value / theirs, 2) if value is not None and theirs else None
+        if row:
+            ratios[figure.key] = row
+    throughput = results.get("throughput", {})
+    ours = _get("sustained_rate")(throughput.get("lykta", {}))
+    relay = _get("sustained_rate")(throughput.get("sqlite_relay", {}))
+    channels = _get("sustained_rate")(throughput.get("channels_app", {}))
+    if "sqlite_relay" in throughput:
+        targets.append(
+            {
+                "figure": "throughput_vs_sqlite_relay",
+                "label": f"within {RELAY_FACTOR:g}× of the naive SQLite relay",
+                "value": round(relay / ours, 2) if ours and relay else None,
+                "target": f"relay ÷ Lykta ≤ {RELAY_FACTOR:g}",
+                "met": (relay / ours <= RELAY_FACTOR) if ours and relay else None,
+            }
+        )
+    if "channels_app" in throughput:
+        targets.append(
+            {
+                "figure": "throughput_vs_channels_app",
+                "label": f"at least {CHANNELS_FACTOR:g}× the Django Channels chat",
+                "value": round(ours / channels, 2) if ours and channels else None,
+                "target": f"Lykta ÷ Channels ≥ {CHANNELS_FACTOR:g}",
+                "met": (ours / channels >= CHANNELS_FACTOR) if ours and channels else None,
+            }
+        )
+    return targets, ratios
+
+
+def lines(report: dict[str, Any]) -> list[str]:
+    """The human-readable summary."""
+    meta = report["meta"]
+    out = [
+        "",
+        f"Lykta benchmark ({meta['mode']}), {meta['date']}: {meta['cores']} cores, "
+        f"Python {meta['python']}, {meta['platform']}",
+        f"  {meta['method']}",
+    ]
+    if meta["mode"] != "full":
+        out.append("  Smaller sizes than the targets assume: verdicts on those are left out.")
+    results: Results = report["results"]
+    ratios: dict[str, Any] = report["ratios"]
+    targets = {t["figure"]: t for t in report["targets"]}
+    out.append("")
+    for figure in FIGURES:
+        if figure.scenario not in results:
+            continue
+        lykta = results[figure.scenario].get("lykta", {})
+        if isinstance(lykta, dict) and "error" in lykta:
+            out.append(f"{figure.label:<48} error: {str(lykta['error']).splitlines()[0]}")
+            continue
+        if isinstance(lykta, dict) and "skipped" in lykta:
+            out.append(f"{figure.label:<48} skipped: {lykta['skipped']}")
+            continue
+        value = figure.read(lykta) if isinstance(lykta, dict) else None
+        text = f"{figure.label:<48} {fmt(value, figure.unit):>12}"
+        target = targets.get(figure.key)
+        if target:
+            text += f"   target {target['target']}: {verdict(target['met'])}"
+        row = ratios.get(figure.key, {})
+        if row:
+            text += "   ×ref: " + ", ".join(
+                f"{name} {'n/a' if r is None else f'{r:g}'}" for name, r in row.items()
+            )
+        out.append(text)
+    for key in ("throughput_vs_sqlite_relay", "throughput_vs_channels_app"):
+        if key in targets:
+            t = targets[key]
+            shown = "n/a" if t["value"] is None else f"{t['value']:g}"
+            out.append(f"{t['label']:<48} {shown:>12}   {t['target']}: {verdict(t['met'])}")
+    out.append("")
+    out.append("×ref: Lykta's figure divided by the reference's (time and memory: lower is better;")
+    out.append("held connections and messages/s: higher is better).")
+    for name in REFERENCES:
+        problems = [
+            f"{scenario}: {str(r[name]['error']).splitlines()[0]}"
+            for scenario, r in results.items()
+            if isinstance(r.get(name), dict) and "error" in r[name]
+        ]
+        if problems:
+            out.append(f"{name} failed — " + "; ".join(problems))
+    profile = results.get("profile", {}).get("lykta")
+    if isinstance(profile, dict) and profile.get("self"):
+        out.append("")
+        out.append(
+            f"Where Lykta's server spent its time at {profile['rate']:,.0f} messages/s "
+            f"(py-spy, {profile['samples']:,} samples):"
+        )
+        cpu = profile.get("cpu_per_message", {})
+        if cpu:
+            out.append(
+                f"  CPU per message: {cpu.get('main_thread_ms')} ms in the event loop's thread, "
+                f"{cpu.get('others_thread_ms')} ms in other threads (database drivers)"
+            )
+        for row in profile["self"][:10]:
+            out.append(f"  {row['percent']:5.1f}%  {row['function']}")
+        out.append("  inside Lykta's own functions (inclusive):")
+        for row in profile["lykta_inclusive"][:12]:
+            out.append(f"  {row['percent']:5.1f}%  {row['function']}")
+    out.append(f"Full report: {report['meta'].get('written_to', '(not written)')}")
+    return out
+
+
+def write(report: dict[str, Any], directory: Path) -> Path:
+    """``<date>-<mode>.json`` in ``directory``, written atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{report['meta']['date']}-{report['meta']['mode']}.json"
+    report["meta"]["written_to"] = str(path)
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    os.replace(temporary, path)
+    return path

@@ -1,0 +1,448 @@
+"""The measurements, run against one target at a time.
+
+``run_target`` does, in order and as selected: the start-up runs; then, on one server
+session, the idle connections, and the conversation workload (populate; latency at a
+fixed rate; the reconnect storm; the throughput ramp — last, since overload may drop
+connections).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.harness.plan import (
+    CheckIdle,
+    CheckResult,
+    ConnectIdle,
+    DropIdle,
+    Failures,
+    Heal,
+    HealResult,
+    IdleResult,
+    Populate,
+    PopulateResult,
+    RateResult,
+    Reset,
+    SendAtRate,
+    StormGo,
+    StormPrepare,
+    StormPrepared,
+    StormResult,
+    TeamPlan,
+)
+from bench.harness.pool import LoadGenerators
+from bench.harness.servers import ServerFailed, ServerProcess, wait_until_quiet
+from bench.harness.sizes import Sizes
+from bench.harness.stats import merge_rates, percentile, rounded
+from bench.harness.targets import Target
+
+SCENARIOS = ("startup", "idle", "latency", "storm", "throughput", "multinode")
+WORKLOAD = ("latency", "storm", "throughput")
+P99_LIMIT_MS = 100.0
+"""A throughput step counts only if p99 (send to the worker's receive) stays within this."""
+
+
+@dataclass
+class Context:
+    repo: Path
+    work: Path
+    sizes: Sizes
+    pool: LoadGenerators
+    say: Callable[[str], None]
+    profile_to: Path | None = None
+    """Where to write a py-spy profile of Lykta's server (``--profile``); None: no profile."""
+
+
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def run_target(ctx: Context, target: Target, wanted: set[str]) -> dict[str, Any]:
+    """Every selected scenario against one target: ``{scenario: result}``; a server that
+    fails is recorded as ``{"error": ...}`` for what it could not do."""
+    out: dict[str, Any] = {}
+    if "startup" in wanted:
+        try:
+            out["startup"] = measure_startup(ctx, target)
+        except ServerFailed as exc:
+            out["startup"] = {"error": str(exc)}
+    session = [s for s in ("idle", *WORKLOAD) if s in wanted]
+    if not target.resumes and "storm" in session:
+        session.remove("storm")
+    if not session:
+        return out
+    servers = target.make_servers()
+    started: list[ServerProcess] = []
+    try:
+        for server in servers:
+            server.start()
+            started.append(server)
+        if "idle" in session:
+            ctx.say(f"  {target.name}: {ctx.sizes.idle:,} idle connections")
+            workload = any(s in session for s in WORKLOAD)
+            out["idle"] = measure_idle(ctx, target, servers, keep=workload)
+        if any(s in session for s in WORKLOAD):
+            out.update(measure_workload(ctx, target, servers, session))
+    except ServerFailed as exc:
+        for scenario in session:
+            out.setdefault(scenario, {"error": str(exc)})
+    finally:
+        ctx.pool.all(Reset(), type(None))
+        for server in started:
+            if not server.alive():
+                for scenario in session:
+                    out.setdefault(scenario, {"error": f"{server.name} died:\n{server.tail()}"})
+            server.stop()
+    return out
+
+
+def measure_startup(ctx: Context, target: Target) -> dict[str, Any]:
+    runs: list[float] = []
+    for _ in range(ctx.sizes.startup_runs):
+        server = target.make_servers()[0]
+        try:
+            runs.append(server.start())
+        finally:
+            server.stop()
+    ctx.say(f"  {target.name}: started in " + ", ".join(f"{r:.2f}" for r in runs) + " s")
+    return {"median_s": round(statistics.median(runs), 3), "runs_s": [round(r, 3) for r in runs]}
+
+
+def team_plans(ctx: Context, target: Target) -> list[list[TeamPlan]]:
+    """The teams each load generator simulates (team ``i`` on generator ``i % n``)."""
+    plans: list[list[TeamPlan]] = [[] for _ in range(len(ctx.pool))]
+    for i, team in enumerate(target.teams):
+        plans[i % len(ctx.pool)].append(team)
+    return plans
+
+
+def measure_idle(
+    ctx: Context, target: Target, servers: list[ServerProcess], *, keep: bool
+) -> dict[str, Any]:
+    """Idle young people's connections, opened a few at a time (on Lykta each starts a
+    conversation); the server's resident memory before and after, per connection; how
+    many answer a ping after being held. With ``keep``, they stay connected for the
+    workload, which takes its young people from them."""
+    pool, sizes, server = ctx.pool, ctx.sizes, servers[0]
+    endpoint = target.endpoint(servers)
+    plans = team_plans(ctx, target)
+    concurrency = max(1, sizes.idle_concurrency // len(pool))
+
+    def connect(count: int) -> tuple[int, Failures]:
+        per_team = split(count, len(target.teams))
+        commands, i = [], 0
+        for plan in plans:
+            commands.append(
+                ConnectIdle(
+                    endpoint,
+                    sum(per_team[i : i + len(plan)]),
+                    concurrency,
+                    tuple(t.slug for t in plan),
+                )
+            )
+            i += len(plan)
+        answers = pool.ask(commands, IdleResult, timeout=3600)
+        failures = Failures()
+        for answer in answers:
+            failures.merge(answer.failures)
+        return sum(a.connected for a in answers), failures
+
+    rss_ready = server.rss_kib()
+    warm = max(len(target.teams), sizes.idle // 50)
+    warmed, failures = connect(warm)
+    rss_base = server.rss_kib()
+    began = time.perf_counter()
+    connected, more_failures = connect(sizes.idle - warm)
+    connect_seconds = time.perf_counter() - began
+    failures.merge(more_failures)
+    cpu = server.cpu_seconds()
+    time.sleep(sizes.idle_hold)
+    idle_cpu = (server.cpu_seconds() - cpu) / sizes.idle_hold
+    rss_after = server.rss_kib()
+    checks = pool.all(CheckIdle(timeout=20), CheckResult)
+    held = sum(c.alive for c in checks)
+    if not keep:
+        pool.all(DropIdle(), type(None))
+    wait_until_quiet([server])
+    per_connection = (rss_after - rss_base) / connected if connected else None
+    return {
+        "requested": sizes.idle,
+        "connected": warmed + connected,
+        "held": held,
+        "failures": failures.count,
+        "failure_reasons": failures.reasons,
+        "connect_seconds": round(connect_seconds, 2),
+        "connections_per_second": round(connected / connect_seconds, 1) if connect_seconds else 0,
+        "rss_ready_kib": rss_ready,
+        "rss_base_kib": rss_base,
+        "rss_after_kib": rss_after,
+        "warm_up_connections": warmed,
+        "kib_per_connection": rounded(per_connection, 1),
+        "idle_cpu_percent": round(idle_cpu * 100, 1),
+    }
+
+
+def measure_workload(
+    ctx: Context, target: Target, servers: list[ServerProcess], session: Sequence[str]
+) -> dict[str, Any]:
+    pool, sizes = ctx.pool, ctx.sizes
+    plans = team_plans(ctx, target)
+    endpoint = target.endpoint(servers)
+    ctx.say(f"  {target.name}: {sizes.youths:,} young people and {sizes.workers} workers")
+    concurrency = max(1, sizes.populate_concurrency // len(pool))
+    answers = pool.ask(
+        [Populate(endpoint, tuple(p), concurrency) for p in plans], PopulateResult, timeout=1800
+    )
+    failures = Failures()
+    for answer in answers:
+        failures.merge(answer.failures)
+    youths = [a.youths for a in answers]
+    population = {
+        "youths": sum(youths),
+        "workers": sum(a.workers for a in answers),
+        "failures": failures.count,
+        "failure_reasons": failures.reasons,
+        "seconds": round(max(a.seconds for a in answers), 1),
+    }
+    out: dict[str, Any] = {}
+    if "latency" in session:
+        ctx.say(f"  {target.name}: latency at {sizes.latency_rate:g} messages/s")
+        wait_until_quiet(servers)
+        latency = run_rate(
+            ctx, servers, youths, sizes.latency_rate, sizes.latency_seconds, sizes.latency_grace
+        )
+        out["latency"] = {"population": population, **latency}
+    if "storm" in session:
+        ctx.say(f"  {target.name}: reconnect storm of {sum(youths):,}")
+        wait_until_quiet(servers)
+        out["storm"] = {"population": population, **storm(ctx)}
+    if "throughput" in session:
+        ctx.say(f"  {target.name}: throughput ramp")
+        out["throughput"] = {"population": population, **ramp(ctx, servers, youths)}
+        if ctx.profile_to is not None and target.protocol == "lykta" and len(servers) == 1:
+            rate = out["throughput"]["sustained_rate"] or sizes.ramp_start
+            out["profile"] = profile(ctx, servers, youths, rate, ctx.profile_to)
+    return out
+
+
+def profile(
+    ctx: Context, servers: list[ServerProcess], youths: list[int], rate: float, output: Path
+) -> dict[str, Any]:
+    """A py-spy profile of the server at ``rate``, after the ramp (not counted anywhere)."""
+    from bench.harness.profile import Recording, summarise, thread_cpu
+
+    seconds = max(5.0, ctx.sizes.step_seconds * 2)
+    ctx.say(f"  lykta: profiling the server at {rate:,.0f} messages/s for {seconds:g} s")
+    ctx.pool.all(Heal(), HealResult)
+    wait_until_quiet(servers)
+    try:
+        recording = Recording(servers[0].pid, output)
+    except FileNotFoundError as exc:
+        return {"skipped": str(exc)}
+    before = thread_cpu(servers[0].pid)
+    try:
+        result = run_rate(ctx, servers, youths, rate, seconds, ctx.sizes.step_grace)
+    finally:
+        problem = recording.stop()
+    after = thread_cpu(servers[0].pid)
+    if problem:
+        return {"error": problem}
+    delivered = max(1, result["delivered"])
+    cpu_ms = {
+        f"{thread}_thread_ms": round((after[thread] - before[thread]) * 1000 / delivered, 2)
+        for thread in ("main", "others")
+    }
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "messages": result["delivered"],
+        "cpu_per_message": cpu_ms,
+        "file": str(output),
+        **summarise(output),
+    }
+
+
+class CpuWindow(threading.Thread):
+    """CPU used by the servers and the load generators while messages are being sent
+    (from ``start_at`` for ``duration`` seconds), as a share of one core."""
+
+    def __init__(
+        self, servers: list[ServerProcess], pool: LoadGenerators, start_at: float, duration: float
+    ) -> None:
+        super().__init__(daemon=True)
+        self.servers, self.pool, self.start_at, self.duration = servers, pool, start_at, duration
+        self.server: list[float] = []
+        self.loadgen = 0.0
+
+    def run(self) -> None:
+        time.sleep(max(0.0, self.start_at - time.time()) + min(0.2, self.duration / 10))
+        window = self.duration * 0.8
+        servers = [s.cpu_seconds() for s in self.servers]
+        loadgen = self.pool.cpu_seconds()
+        time.sleep(window)
+        self.server = [
+            round((s.cpu_seconds() - b) / window, 2)
+            for s, b in zip(self.servers, servers, strict=True)
+        ]
+        self.loadgen = round((self.pool.cpu_seconds() - loadgen) / window, 2)
+
+
+def run_rate(
+    ctx: Context,
+    servers: list[ServerProcess],
+    youths: list[int],
+    rate: float,
+    duration: float,
+    grace: float,
+    *,
+    give_up: bool = False,
+) -> dict[str, Any]:
+    """Send at ``rate`` for ``duration`` seconds, shared by the load generators in
+    proportion to their young people; merged counts, latencies and CPU use. With
+    ``give_up``, sending stops once more than 1% of the planned messages are later than
+    the p99 limit (the step has failed then, whatever follows)."""
+    total = sum(youths) or 1
+    start_at = time.time() + 0.2
+    window = CpuWindow(servers, ctx.pool, start_at, duration)
+    window.start()
+    late = round(rate * duration) // 100 + 1 if give_up else None
+    answers = ctx.pool.ask(
+        [
+            SendAtRate(rate * n / total, duration, start_at, grace, late, P99_LIMIT_MS)
+            for n in youths
+        ],
+        RateResult,
+    )
+    window.join()
+    merged = merge_rates(answers)
+    return {
+        "rate": rate,
+        "seconds": duration,
+        **merged,
+        "server_cpu_cores": window.server,
+        "loadgen_cpu_cores": window.loadgen,
+    }
+
+
+def judge(step: dict[str, Any]) -> str | None:
+    """Why a throughput step does not count, or None if it does."""
+    if step["stopped_early"]:
+        return f"over 1% later than {P99_LIMIT_MS:g} ms: stopped early"
+    if step["achieved_rate"] < 0.95 * step["rate"]:
+        return "load generator could not send at this rate"
+    if step["acked"] < step["sent"]:
+        return f"{step['sent'] - step['acked']} not acknowledged"
+    if step["delivered"] < step["sent"]:
+        return f"{step['sent'] - step['delivered']} not delivered"
+    if step["errors"]:
+        return "error frames: " + ", ".join(f"{k} ×{v}" for k, v in step["errors"].items())
+    p99 = step["delivery"]["p99_ms"]
+    if p99 is None or p99 > P99_LIMIT_MS:
+        return f"p99 {p99} ms > {P99_LIMIT_MS:g} ms"
+    return None
+
+
+def ramp(ctx: Context, servers: list[ServerProcess], youths: list[int]) -> dict[str, Any]:
+    """Open-loop steps: from ``ramp_start``, multiply by ``ramp_factor`` until a step
+    fails (halve if the first does), then bisect between the best passing and the lowest
+    failing rate."""
+    sizes = ctx.sizes
+    steps: list[dict[str, Any]] = []
+    best, failed = 0.0, None
+
+    def step(rate: float) -> bool:
+        healed = ctx.pool.all(Heal(), HealResult)
+        wait_until_quiet(servers)
+        result = run_rate(
+            ctx, servers, youths, rate, sizes.step_seconds, sizes.step_grace, give_up=True
+        )
+        reason = judge(result)
+        result["passed"] = reason is None
+        result["reason"] = reason
+        result["reconnected_before"] = sum(h.youths + h.workers for h in healed)
+        steps.append(result)
+        verdict = "ok" if reason is None else f"failed: {reason}"
+        ctx.say(
+            f"    {rate:>8,.0f}/s  p99 {result['delivery']['p99_ms']} ms  "
+            f"server CPU {result['server_cpu_cores']}  {verdict}"
+        )
+        return reason is None
+
+    rate = sizes.ramp_start
+    while True:
+        if not step(rate):
+            failed = rate
+            break
+        best = rate
+        if rate >= sizes.ramp_max:
+            break
+        rate = min(rate * sizes.ramp_factor, sizes.ramp_max)
+    if best == 0.0 and failed is not None:
+        rate = failed / 2
+        while rate >= sizes.ramp_start / 16:
+            if step(rate):
+                best = rate
+                break
+            failed, rate = rate, rate / 2
+    for _ in range(sizes.bisections):
+        if best == 0.0 or failed is None:
+            break
+        rate = round((best + failed) / 2)
+        if step(rate):
+            best = rate
+        else:
+            failed = rate
+    limit = next((s for s in steps if s["rate"] == failed), None)
+    return {
+        "sustained_rate": best,
+        "lowest_failed_rate": failed,
+        "reached_ramp_max": failed is None,
+        "limited_by": limited_by(limit),
+        "steps": steps,
+    }
+
+
+def limited_by(step: dict[str, Any] | None) -> str:
+    """A guess at what stopped the ramp, from the first failing step's CPU figures."""
+    if step is None:
+        return "not reached (the ramp's maximum passed)"
+    if step["reason"] and step["reason"].startswith("load generator"):
+        return "the load generators could not send faster"
+    server = step["server_cpu_cores"] or [0.0]
+    if max(server) >= 0.9:
+        return "server CPU (one process uses about one core)"
+    if sum(server) + step["loadgen_cpu_cores"] >= 0.9 * (os.cpu_count() or 1):
+        return "the machine's CPU (servers and load generators together)"
+    return "latency or delivery, with CPU to spare"
+
+
+def storm(ctx: Context) -> dict[str, Any]:
+    pool, sizes = ctx.pool, ctx.sizes
+    concurrency = max(1, sizes.populate_concurrency // len(pool))
+    prepared = pool.all(StormPrepare(concurrency), StormPrepared)
+    start_at = time.time() + 0.5
+    results = pool.all(StormGo(start_at, sizes.storm_deadline), StormResult)
+    times = sorted(t for r in results for t in r.caught_up_s)
+    failures = Failures()
+    for r in results:
+        failures.merge(r.failures)
+    clients = sum(r.youths for r in results)
+    return {
+        "clients": clients,
+        "not_prepared": sum(p.youths - p.messages for p in prepared),
+        "caught_up": len(times),
+        "lost": sum(r.lost for r in results),
+        "all_caught_up_s": round(times[-1], 3) if times and len(times) == clients else None,
+        "p50_s": rounded(percentile(times, 50), 3),
+        "p99_s": rounded(percentile(times, 99), 3),
+        "retries": sum(r.retries for r in results),
+        "retry_reasons": failures.reasons,
+        "deadline_s": sizes.storm_deadline,
+    }
