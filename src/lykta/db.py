@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator
-from typing import Any
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +26,13 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from lykta.config import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Work = Callable[[AsyncSession], Awaitable[Any]]
+
+GROUP_LIMIT = 256
+"""Most writes that share one commit."""
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -101,6 +110,8 @@ class Database:
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._waiting: list[tuple[Work, asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -117,6 +128,75 @@ class Database:
         async with self._write_lock, self.sessions() as session, session.begin():
             yield session
 
+    async def grouped(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work`` in a write transaction shared with the writes waiting at the same
+        moment, and return its result once that transaction has committed (group commit):
+        one commit, and one flush to disk, for all of them. Nothing waits on purpose: the
+        writes that arrive while one group commits form the next.
+
+        ``work`` may raise only before it changes anything (a check that fails); that
+        error is its own and the others go on. If the database refuses the group (a
+        constraint, a lock), each write of the group runs again alone in its own
+        transaction, so one bad write never costs the others theirs.
+        """
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_groups())
+        return await future
+
+    async def _commit_groups(self) -> None:
+        while self._waiting:
+            group = self._waiting[:GROUP_LIMIT]
+            del self._waiting[:GROUP_LIMIT]
+            await self._commit_group(group)
+
+    async def _commit_group(self, group: list[tuple[Work, asyncio.Future[Any]]]) -> None:
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            async with self.write() as session:
+                for work, future in group:
+                    try:
+                        with session.no_autoflush:
+                            outcomes.append((future, await work(session), None))
+                    except SQLAlchemyError:
+                        raise
+                    except Exception as exc:  # a check that failed: this write's own
+                        outcomes.append((future, None, exc))
+                await session.flush()
+        except SQLAlchemyError as exc:
+            if len(group) == 1:
+                if not group[0][1].done():
+                    group[0][1].set_exception(exc)
+                return
+            log.info("a group of %d writes was refused; writing each alone", len(group))
+            for work, future in group:
+                await self._alone(work, future)
+            return
+        except BaseException as exc:
+            for _work, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+        for future, result, error in outcomes:
+            if future.done():  # its caller went away; the write stands
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    async def _alone(self, work: Work, future: asyncio.Future[Any]) -> None:
+        try:
+            async with self.write() as session:
+                result = await work(session)
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+            return
+        if not future.done():
+            future.set_result(result)
+
     async def checkpoint(self) -> None:
         """On SQLite, move the write-ahead log into the file and empty it, so that pages
         overwritten by a deletion do not linger in the log."""
@@ -125,4 +205,6 @@ class Database:
                 await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def dispose(self) -> None:
+        if self._committer is not None and not self._committer.done():
+            await asyncio.wait({self._committer}, timeout=5)
         await self.engine.dispose()

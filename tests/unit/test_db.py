@@ -1,14 +1,16 @@
-"""The database layer: durable SQLite settings, transactions, UTC timestamps."""
+"""The database layer: durable SQLite settings, transactions, group commit, UTC timestamps."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lykta.config import Settings
 from lykta.db import Database, UTCDateTime
@@ -32,6 +34,7 @@ async def pragma(db: Database, name: str) -> object:
         return (await session.execute(text(f"PRAGMA {name}"))).scalar_one()
 
 
+@pytest.mark.sqlite_only
 async def test_sqlite_is_durable_by_default(db: Database) -> None:
     assert await pragma(db, "journal_mode") == "wal"
     assert await pragma(db, "synchronous") == 2  # FULL: an ack survives power loss
@@ -61,6 +64,75 @@ async def test_write_commits_on_success_and_rolls_back_on_error(db: Database) ->
     async with db.read() as session:
         slugs = list((await session.execute(select(Team.slug))).scalars())
     assert slugs == ["kept"]
+
+
+class Commits:
+    """Counts the commits that reach the database."""
+
+    def __init__(self, db: Database) -> None:
+        self.count = 0
+        event.listen(db.engine.sync_engine, "commit", self._seen)
+
+    def _seen(self, _connection: object) -> None:
+        self.count += 1
+
+
+async def slugs(db: Database) -> list[str]:
+    async with db.read() as session:
+        return sorted((await session.execute(select(Team.slug))).scalars())
+
+
+def add_team(slug: str, *, refuse: bool = False) -> Callable[[AsyncSession], Awaitable[str]]:
+    async def work(session: AsyncSession) -> str:
+        if refuse:
+            raise ValueError(f"{slug} refused")  # a check failing before any change
+        session.add(Team(slug=slug, name=slug))
+        return slug
+
+    return work
+
+
+async def test_writes_arriving_together_share_one_commit_and_each_learns_its_result(
+    db: Database,
+) -> None:
+    commits = Commits(db)
+    results = await asyncio.gather(*(db.grouped(add_team(f"t{n:03d}")) for n in range(100)))
+    assert list(results) == [f"t{n:03d}" for n in range(100)]
+    assert await slugs(db) == [f"t{n:03d}" for n in range(100)]
+    # Group commit: far fewer commits (disk flushes) than writes; the first goes alone.
+    assert commits.count <= 3
+
+
+async def test_a_result_arrives_only_once_its_write_is_committed(db: Database) -> None:
+    seen: list[list[str]] = []
+
+    async def check_then_add(slug: str) -> None:
+        await db.grouped(add_team(slug))
+        seen.append(await slugs(db))  # read on another connection, right after
+
+    await asyncio.gather(*(check_then_add(f"c{n}") for n in range(20)))
+    for n, visible in enumerate(seen):
+        assert len(visible) >= n + 1
+    assert {s for v in seen for s in v} == {f"c{n}" for n in range(20)}
+
+
+async def test_a_failed_check_is_that_writes_own_and_the_others_are_stored(db: Database) -> None:
+    works = [add_team("a"), add_team("b", refuse=True), add_team("c")]
+    results = await asyncio.gather(*(db.grouped(w) for w in works), return_exceptions=True)
+    assert results[0] == "a"
+    assert isinstance(results[1], ValueError)
+    assert results[2] == "c"
+    assert await slugs(db) == ["a", "c"]
+
+
+async def test_a_write_the_database_refuses_costs_the_others_nothing(db: Database) -> None:
+    await db.grouped(add_team("taken"))
+    works = [add_team("x"), add_team("taken"), add_team("y")]  # the middle one: unique slug
+    results = await asyncio.gather(*(db.grouped(w) for w in works), return_exceptions=True)
+    assert results[0] == "x"
+    assert isinstance(results[1], IntegrityError)
+    assert results[2] == "y"
+    assert await slugs(db) == ["taken", "x", "y"]
 
 
 async def test_timestamps_come_back_as_aware_utc(db: Database) -> None:

@@ -79,6 +79,19 @@ class SendResult:
     published: list[Message] = field(default_factory=list)
 
 
+@dataclass
+class _Stored:
+    """What storing one message did, for publishing after the commit."""
+
+    message: Message
+    conversation: Conversation | None = None
+    """None when the message was there already (a retry)."""
+    new: list[Message] = field(default_factory=list)
+    entered_queue: bool = False
+    took: bool = False
+    flagged_now: bool = False
+
+
 def check_body(body: str) -> str:
     """Trimmed text without control characters; raises ``EmptyMessage``/``MessageTooLong``."""
     text = body.translate(_CONTROL).strip()
@@ -210,40 +223,45 @@ async def do_send_message(
     if author.sender is Sender.YOUTH:
         await rt.risk.prepare(rt.db, team_id)
     aead = await content.cipher(rt, team_id, conversation_id)
+
+    async def store(session: AsyncSession) -> _Stored:
+        existing = await _find_by_client_id(session, conversation_id, client_id)
+        if existing is not None:
+            if existing.team_id != team_id:
+                raise NotFound
+            return _Stored(existing)
+        conversation = await _locked(session, team_id, conversation_id)
+        if conversation.state == ConversationState.CLOSED:
+            raise ConversationClosed
+        if aead is None:  # its key is gone: nothing more may be written there
+            raise ConversationClosed
+        # Checks above, changes below: a write that fails leaves its group untouched.
+        entered_queue = conversation.last_seq == 0
+        new: list[Message] = []
+        took = flagged_now = False
+        if author.sender is Sender.STAFF:
+            if conversation.state == ConversationState.QUEUED:
+                new.append(_take(conversation, author))
+                took = True
+            if conversation.first_reply_at is None:
+                conversation.first_reply_at = utcnow()
+        if author.sender is Sender.YOUTH:
+            hits = rt.risk.match(conversation.team_id, text)
+            if hits:
+                flagged_now = not conversation.flagged
+                conversation.flagged = True
+                conversation.flag_categories = sorted(
+                    set(conversation.flag_categories or []) | hits
+                )
+        message = _append(conversation, author, body=text, client_id=client_id, aead=aead)
+        new.append(message)
+        session.add_all(new)
+        return _Stored(message, conversation, new, entered_queue, took, flagged_now)
+
     try:
-        async with rt.db.write() as session:
-            existing = await _find_by_client_id(session, conversation_id, client_id)
-            if existing is not None:
-                if existing.team_id != team_id:
-                    raise NotFound
-                _open_bodies(aead, [existing])
-                return SendResult(message=existing, created=False)
-            conversation = await _locked(session, team_id, conversation_id)
-            if conversation.state == ConversationState.CLOSED:
-                raise ConversationClosed
-            if aead is None:  # its key is gone: nothing more may be written there
-                raise ConversationClosed
-            new: list[Message] = []
-            entered_queue = conversation.last_seq == 0
-            took = False
-            if author.sender is Sender.STAFF:
-                if conversation.state == ConversationState.QUEUED:
-                    new.append(_take(conversation, author))
-                    took = True
-                if conversation.first_reply_at is None:
-                    conversation.first_reply_at = utcnow()
-            flagged_now = False
-            if author.sender is Sender.YOUTH:
-                hits = rt.risk.match(conversation.team_id, text)
-                if hits:
-                    flagged_now = not conversation.flagged
-                    conversation.flagged = True
-                    conversation.flag_categories = sorted(
-                        set(conversation.flag_categories or []) | hits
-                    )
-            message = _append(conversation, author, body=text, client_id=client_id, aead=aead)
-            new.append(message)
-            session.add_all(new)
+        # Group commit: sends arriving together share one transaction and one disk flush;
+        # each is acknowledged only after that commit.
+        outcome = await rt.db.grouped(store)
     except IntegrityError:
         # A concurrent retry with the same client_id won the race: answer with its row.
         async with rt.db.read() as session:
@@ -255,12 +273,17 @@ async def do_send_message(
     except OperationalError:
         log.warning("could not store a message; the client will retry", exc_info=True)
         raise Busy from None
+    conversation, message = outcome.conversation, outcome.message
+    if conversation is None:
+        _open_bodies(aead, [message])
+        return SendResult(message=message, created=False)
+    new, took = outcome.new, outcome.took
     await _publish(rt, conversation, new)
     if took and author.staff_id is not None:
         await rt.hub.publish(
             conversation_channel(conversation.id), encode(await worker_frame(rt, author.staff_id))
         )
-    if entered_queue or flagged_now or took:
+    if outcome.entered_queue or outcome.flagged_now or took:
         await queue.publish_queue(rt, conversation.team_id)
     return SendResult(message=message, created=True, published=new)
 

@@ -109,9 +109,8 @@ class RedisBroker:
                 await asyncio.wait_for(self._queue.join(), timeout=1)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
         self._tasks = []
         for client in (self._client, self._subscriber):
             if client is not None:
@@ -149,6 +148,7 @@ class RedisBroker:
         try:
             await self._send(batch)
         except (RedisError, OSError) as exc:
+            _unless_cancelled()
             log.warning("could not publish to Redis (%s)", type(exc).__name__)
             self._dropped = True
             return
@@ -167,6 +167,7 @@ class RedisBroker:
         try:
             await self._client.publish(self.prefix + RESYNC_CHANNEL, self.node)
         except (RedisError, OSError):
+            _unless_cancelled()
             return  # still dropped; tried again after the next successful publish
         self._dropped = False
 
@@ -185,6 +186,7 @@ class RedisBroker:
             await pubsub.subscribe(self.prefix + channel)
             await asyncio.wait_for(asyncio.shield(confirmed), timeout=CONFIRM_TIMEOUT)
         except (RedisError, OSError, TimeoutError) as exc:
+            _unless_cancelled()
             # The reader reconnects, subscribes to every channel again and resyncs.
             log.info("subscribing to a Redis channel failed (%s)", type(exc).__name__)
 
@@ -222,6 +224,7 @@ class RedisBroker:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
+                _unless_cancelled()
                 if self._connected.is_set():
                     log.warning("lost Redis (%s); reconnecting", type(exc).__name__)
                 self._connected.clear()
@@ -282,6 +285,14 @@ class RedisBroker:
                 if not future.done():
                     future.set_result(None)
         self._pending.clear()
+
+
+def _unless_cancelled() -> None:
+    """redis-py turns a cancellation in the middle of a command into a connection error;
+    a task being cancelled (the node stopping) must stop, not retry."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _text(value: bytes | str) -> str:
