@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
 from lykta.config import MAX_MESSAGE_LENGTH
-from lykta.conversations import content, queue, resume_codes
+from lykta.conversations import content, queue, resume_codes, summaries
 from lykta.conversations.errors import (
     Busy,
     ConversationClosed,
@@ -36,12 +36,9 @@ from lykta.conversations.models import (
     Sender,
 )
 from lykta.db import utcnow
-from lykta.realtime.broker import conversation_channel, team_channel
+from lykta.realtime.broker import conversation_channel
 from lykta.realtime.protocol import (
-    ConversationFrame,
-    ConversationSummary,
     MessageFrame,
-    StaffMember,
     WorkerFrame,
     WorkerProfile,
     encode,
@@ -54,7 +51,6 @@ from lykta.teams.models import Team
 log = logging.getLogger(__name__)
 
 HISTORY_BATCH = 500
-CLOSED_IN_LIST = 50
 _CONTROL = {c: None for c in [*range(32), *range(0x7F, 0xA0)] if c not in (9, 10)}
 """C0 and C1 control characters and DEL; tabs and newlines stay."""
 
@@ -205,7 +201,7 @@ async def do_start_conversation(
             browser_hash=browser,
         )
         session.add(conversation)
-    # Workers see a conversation from its first message on (see ``_summaries``): a young
+    # Workers see a conversation from its first message on (see ``summaries``): a young
     # person who only opened the chat, or a retried ``start``, bothers nobody.
     return conversation, code
 
@@ -355,15 +351,7 @@ async def _publish(rt: Runtime, conversation: Conversation, messages: Sequence[M
     channel = conversation_channel(conversation.id)
     for message in messages:
         await rt.hub.publish(channel, encode(message_frame(message)))
-    await _publish_summary(rt, conversation)
-
-
-async def _publish_summary(rt: Runtime, conversation: Conversation) -> None:
-    async with rt.db.read() as session:
-        summaries = await _summaries(session, conversation.team_id, ids=[conversation.id])
-    for summary in summaries:
-        frame = ConversationFrame(conversation=summary)
-        await rt.hub.publish(team_channel(conversation.team_id), encode(frame))
+    await summaries.publish_summary(rt, conversation)
 
 
 async def history(
@@ -431,66 +419,3 @@ async def worker_frame(rt: Runtime, staff_id: int) -> WorkerFrame:
     profile = await worker_profile(rt, staff_id)
     assert profile is not None  # noqa: S101 - a worker who just wrote exists
     return WorkerFrame(profile=profile)
-
-
-async def team_summaries(rt: Runtime, team_id: int) -> list[ConversationSummary]:
-    async with rt.db.read() as session:
-        return await _summaries(session, team_id)
-
-
-async def _summaries(
-    session: AsyncSession, team_id: int, ids: Sequence[str] | None = None
-) -> list[ConversationSummary]:
-    query = (
-        select(Conversation, StaffUser.first_name)
-        .outerjoin(StaffUser, StaffUser.id == Conversation.assigned_staff_id)
-        .where(Conversation.team_id == team_id, Conversation.last_seq > 0)
-    )
-    if ids is not None:
-        rows = list((await session.execute(query.where(Conversation.id.in_(ids)))).all())
-    else:
-        open_rows = (
-            await session.execute(
-                query.where(Conversation.state != ConversationState.CLOSED.value).order_by(
-                    Conversation.created_at
-                )
-            )
-        ).all()
-        queued = sorted(
-            (r for r in open_rows if r[0].state == ConversationState.QUEUED.value),
-            key=lambda r: (not r[0].flagged, r[0].created_at),
-        )
-        active = sorted(
-            (r for r in open_rows if r[0].state == ConversationState.ACTIVE.value),
-            key=lambda r: r[0].last_activity_at,
-            reverse=True,
-        )
-        closed = (
-            await session.execute(
-                query.where(Conversation.state == ConversationState.CLOSED.value)
-                .order_by(Conversation.closed_at.desc())
-                .limit(CLOSED_IN_LIST)
-            )
-        ).all()
-        rows = [*queued, *active, *closed]
-    return [
-        ConversationSummary(
-            id=conversation.id,
-            number=conversation.number,
-            state=conversation.state,
-            created_at=conversation.created_at,
-            last_activity_at=conversation.last_activity_at,
-            assigned=(
-                StaffMember(id=conversation.assigned_staff_id, first_name=first_name)
-                if conversation.assigned_staff_id is not None and first_name is not None
-                else None
-            ),
-            last_seq=conversation.last_seq,
-            kind=conversation.kind,
-            flagged=conversation.flagged,
-            flag_categories=conversation.flag_categories or [],
-            staff_read_seq=conversation.staff_read_seq,
-            youth_read_seq=conversation.youth_read_seq,
-        )
-        for conversation, first_name in rows
-    ]

@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import select
 from starlette.websockets import WebSocket
 
-from lykta.conversations import redaction, service, workflow
+from lykta.conversations import redaction, service, summaries, workflow
 from lykta.conversations.access import access_conversation_for_staff
 from lykta.conversations.models import Sender
 from lykta.conversations.sockets import locale_of, send_history
@@ -89,7 +89,7 @@ class StaffSocket:
         self.rt.hub.spawn(self.send_team_state())
 
     async def send_team_state(self) -> None:
-        items = await service.team_summaries(self.rt, self.caller.team_id)
+        items = await summaries.team_summaries(self.rt, self.caller.team_id)
         self.connection.send(encode(ConversationsFrame(items=items)))
         self.connection.send(encode(await workflow.presence_frame(self.rt, self.caller.team_id)))
 

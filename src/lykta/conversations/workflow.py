@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
-from lykta.conversations import content, queue
+from lykta.conversations import content, queue, summaries
 from lykta.conversations.errors import ConversationClosed, ConversationError, NotFound
 from lykta.conversations.models import Conversation, ConversationState, Note, Sender
 from lykta.conversations.service import (
@@ -19,7 +19,6 @@ from lykta.conversations.service import (
     _append,
     _locked,
     _publish,
-    _publish_summary,
     check_body,
     check_transition,
     worker_frame,
@@ -163,7 +162,7 @@ async def do_mark_read(
     if changed:
         frame = ReadFrame(conversation_id=conversation_id, reader=reader.value, seq=seq)
         await rt.hub.publish(conversation_channel(conversation_id), encode(frame))
-        await _publish_summary(rt, conversation)  # the list shows read state and unread
+        await summaries.publish_summary(rt, conversation)  # the list shows read state and unread
 
 
 async def publish_typing(
@@ -236,7 +235,7 @@ async def do_set_flag(
             conversation.flag_categories = None
         elif not conversation.flag_categories:
             conversation.flag_categories = ["manual"]
-    await _publish_summary(rt, conversation)
+    await summaries.publish_summary(rt, conversation)
     await queue.publish_queue(rt, caller.team_id)
 
 

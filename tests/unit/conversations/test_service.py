@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from lykta.config import MAX_MESSAGE_LENGTH, Settings
-from lykta.conversations import content, resume_codes, service
+from lykta.conversations import content, resume_codes, service, summaries
 from lykta.conversations.errors import (
     ConversationClosed,
     EmptyMessage,
@@ -421,10 +421,10 @@ async def test_team_summaries_order_waiting_then_active_then_closed(
     await service.do_close(rt, demo.id, made["c2"].id, YOUTH)
     await service.do_close(rt, demo.id, made["c1"].id, YOUTH)
 
-    summaries = await service.team_summaries(rt, demo.id)
+    listed = await summaries.team_summaries(rt, demo.id)
     names = {c.id: name for name, c in made.items()}
-    assert [names[s.id] for s in summaries] == ["q1", "q2", "a2", "a1", "a3", "c1", "c2"]
-    by_name = {names[s.id]: s for s in summaries}
+    assert [names[s.id] for s in listed] == ["q1", "q2", "a2", "a1", "a3", "c1", "c2"]
+    by_name = {names[s.id]: s for s in listed}
     assert by_name["a2"].assigned is not None
     assert by_name["a2"].assigned.first_name == "Anna"
     assert by_name["q1"].assigned is None

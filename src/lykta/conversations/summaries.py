@@ -1,0 +1,104 @@
+"""The team's conversation list: what each worker's list shows, and the entry sent to the
+team whenever a conversation changes."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lykta.conversations.models import Conversation, ConversationState
+from lykta.realtime.broker import team_channel
+from lykta.realtime.protocol import ConversationFrame, ConversationSummary, StaffMember, encode
+from lykta.runtime import Runtime
+from lykta.staff.models import StaffUser
+
+CLOSED_IN_LIST = 50
+
+
+async def publish_summary(rt: Runtime, conversation: Conversation) -> None:
+    """The list entry, built from the row just committed (no read per message)."""
+    if conversation.last_seq == 0:
+        return  # workers see a conversation from its first message on
+    name = await _first_name(rt, conversation.assigned_staff_id)
+    frame = ConversationFrame(conversation=_summary(conversation, name))
+    await rt.hub.publish(team_channel(conversation.team_id), encode(frame))
+
+
+NAME_TTL = 60.0
+"""Seconds a worker's first name is reused in list entries before it is read again."""
+
+
+async def _first_name(rt: Runtime, staff_id: int | None) -> str | None:
+    if staff_id is None:
+        return None
+    cached = rt.first_names.get(staff_id)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < NAME_TTL:
+        return cached[1]
+    async with rt.db.read() as session:
+        name = (
+            await session.execute(select(StaffUser.first_name).where(StaffUser.id == staff_id))
+        ).scalar_one_or_none()
+    rt.first_names[staff_id] = (now, name)
+    return name
+
+
+async def team_summaries(rt: Runtime, team_id: int) -> list[ConversationSummary]:
+    async with rt.db.read() as session:
+        return await _summaries(session, team_id)
+
+
+async def _summaries(session: AsyncSession, team_id: int) -> list[ConversationSummary]:
+    query = (
+        select(Conversation, StaffUser.first_name)
+        .outerjoin(StaffUser, StaffUser.id == Conversation.assigned_staff_id)
+        .where(Conversation.team_id == team_id, Conversation.last_seq > 0)
+    )
+    open_rows = (
+        await session.execute(
+            query.where(Conversation.state != ConversationState.CLOSED.value).order_by(
+                Conversation.created_at
+            )
+        )
+    ).all()
+    queued = sorted(
+        (r for r in open_rows if r[0].state == ConversationState.QUEUED.value),
+        key=lambda r: (not r[0].flagged, r[0].created_at),
+    )
+    active = sorted(
+        (r for r in open_rows if r[0].state == ConversationState.ACTIVE.value),
+        key=lambda r: r[0].last_activity_at,
+        reverse=True,
+    )
+    closed = (
+        await session.execute(
+            query.where(Conversation.state == ConversationState.CLOSED.value)
+            .order_by(Conversation.closed_at.desc())
+            .limit(CLOSED_IN_LIST)
+        )
+    ).all()
+    rows = [*queued, *active, *closed]
+    return [_summary(conversation, first_name) for conversation, first_name in rows]
+
+
+def _summary(conversation: Conversation, first_name: str | None) -> ConversationSummary:
+    return ConversationSummary(
+        id=conversation.id,
+        number=conversation.number,
+        state=conversation.state,
+        created_at=conversation.created_at,
+        last_activity_at=conversation.last_activity_at,
+        assigned=(
+            StaffMember(id=conversation.assigned_staff_id, first_name=first_name)
+            if conversation.assigned_staff_id is not None and first_name is not None
+            else None
+        ),
+        last_seq=conversation.last_seq,
+        kind=conversation.kind,
+        flagged=conversation.flagged,
+        flag_categories=conversation.flag_categories or [],
+        staff_read_seq=conversation.staff_read_seq,
+        youth_read_seq=conversation.youth_read_seq,
+    )
