@@ -136,6 +136,9 @@ class Peer:
     """One WebSocket connection whose frames are read by a task of its own."""
 
     path = "/"
+    keepalive = False
+    """Whether the client sends a ``ping`` frame when it has been silent for a while, as
+    Lykta's pages do every 25 s (the server closes sockets silent for 300 s)."""
 
     def __init__(self, tracker: Tracker, base: str, source: str | None) -> None:
         self.tracker = tracker
@@ -143,6 +146,7 @@ class Peer:
         self.source = source
         self.ws: ClientConnection | None = None
         self.reader: asyncio.Task[None] | None = None
+        self.last_sent = 0.0
 
     @property
     def connected(self) -> bool:
@@ -190,6 +194,7 @@ class Peer:
         """Send JSON already encoded, as a text frame (binary frames are refused)."""
         if self.ws is None:
             raise ConnectionError("not connected")
+        self.last_sent = time.monotonic()
         await self.ws.send(data, text=True)
 
     async def ping(self, within: float) -> bool:
@@ -228,6 +233,7 @@ class LyktaYouth(Peer):
     """A young person on ``/ws/chat``: start or resume, then send."""
 
     path = "/ws/chat"
+    keepalive = True
 
     def __init__(self, tracker: Tracker, base: str, source: str | None, team: str) -> None:
         super().__init__(tracker, base, source)
@@ -263,11 +269,17 @@ class LyktaYouth(Peer):
     async def resume(self, within: float) -> None:
         """Connect and resume with the code and the last seq seen; history follows."""
         await self.connect(within)
+        ready = await self.send_resume()
+        await asyncio.wait_for(ready, within)
+
+    async def send_resume(self) -> asyncio.Future[Frame]:
+        """Send ``resume`` on the open connection; the future resolves with ``ready``
+        (or fails with the error frame that answered instead)."""
         ready = self.tracker.expect(("ready", self.key))
         await self.send(
             {"type": "resume", "team": self.team, "code": self.code, "last_seq": self.last_seq}
         )
-        await asyncio.wait_for(ready, within)
+        return ready
 
     def message(self, client_id: str, body: str) -> bytes:
         return orjson.dumps({"type": "send", "client_id": client_id, "body": body})
@@ -277,6 +289,7 @@ class LyktaWorker(Peer):
     """A worker on ``/ws/staff`` (session cookie), following some conversations."""
 
     path = "/ws/staff"
+    keepalive = True
 
     def __init__(self, tracker: Tracker, base: str, source: str | None, cookie: str) -> None:
         super().__init__(tracker, base, source)

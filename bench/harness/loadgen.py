@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import random
 import resource
 import time
 import traceback
@@ -22,6 +23,7 @@ from websockets.exceptions import InvalidHandshake, WebSocketException
 
 from bench.harness.clients import (
     BODIES,
+    Frame,
     FrameRefused,
     LyktaWorker,
     LyktaYouth,
@@ -61,6 +63,8 @@ EXPECTED = (OSError, TimeoutError, FrameRefused, WebSocketException, InvalidHand
 """What can go wrong with one simulated person without the harness being broken."""
 
 T = TypeVar("T")
+KEEPALIVE = 25.0
+"""Seconds of silence after which a Lykta client sends ``ping`` (as the pages do)."""
 
 
 def raise_open_files_limit() -> None:
@@ -98,8 +102,23 @@ class LoadGen:
         self.workers: list[Worker] = []
         self.missed: dict[int, str] = {}
         """id(young person) -> the client id of the worker's message sent while away."""
+        self.keeper: asyncio.Task[None] | None = None
+
+    async def keep_alive(self) -> None:
+        """Ping from every Lykta client that has been silent for ``KEEPALIVE`` seconds."""
+        ping = b'{"type":"ping"}'
+        while True:
+            await asyncio.sleep(1.0)
+            quiet = time.monotonic() - KEEPALIVE
+            peers = [*self.idle, *self.workers, *(youth for youth, _ in self.pairs)]
+            for peer in peers:
+                if peer.keepalive and peer.connected and 0 < peer.last_sent < quiet:
+                    with contextlib.suppress(ConnectionError, WebSocketException):
+                        await peer.send_raw(ping)
 
     async def dispatch(self, command: Command) -> Answer:
+        if self.keeper is None:
+            self.keeper = asyncio.create_task(self.keep_alive())
         match command:
             case ConnectIdle():
                 return await self.connect_idle(command)
@@ -146,11 +165,14 @@ class LoadGen:
 
         async def one(i: int) -> None:
             youth = self._youth(command.endpoint, command.teams[i % len(command.teams)])
+            left = 60.0 if command.give_up_at is None else command.give_up_at - time.time()
             try:
+                if left <= 0:
+                    raise TimeoutError("the idle phase's time limit passed")
                 if isinstance(youth, LyktaYouth):
-                    await youth.start(within=60)
+                    await youth.start(within=min(left, 60))
                 else:
-                    await youth.connect(within=60)
+                    await youth.connect(within=min(left, 60))
             except EXPECTED as exc:
                 failures.add(exc)
                 youth.abort()
@@ -310,7 +332,10 @@ class LoadGen:
             tracker.settled.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(tracker.settled.wait(), command.grace)
+        now = time.perf_counter()
+        censored = [(now - sent) * 1000 for sent in tracker.undelivered.values()]
         return RateResult(
+            censored_ms=censored,
             sent=i,
             acked=i - len(tracker.unacked),
             delivered=i - len(tracker.undelivered),
@@ -394,6 +419,33 @@ class LoadGen:
         await bounded(concurrency, away, write)
         return StormPrepared(len(away), sent, failures)
 
+    async def _catch_up(
+        self, youth: LyktaYouth, got: asyncio.Future[Frame], deadline: float
+    ) -> None:
+        """One attempt as the page makes it: connect (a handshake hanging 15 s is given
+        up), send ``resume``, then wait — for the missed message, an error answer, the
+        connection dropping, or the deadline. No timeout on ``ready`` itself: the page
+        waits as long as the link lives."""
+        await youth.connect(within=max(0.1, min(15.0, deadline - time.perf_counter())))
+        ready = await youth.send_resume()
+        watched: set[asyncio.Future[Any]] = {got, ready}
+        if youth.reader is not None:
+            watched.add(youth.reader)
+        try:
+            while not got.done():
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return
+                await asyncio.wait(watched, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                if ready.done():
+                    watched.discard(ready)
+                    if ready.exception() is not None:
+                        raise FrameRefused(str(ready.exception()))
+                if not got.done() and not youth.connected:
+                    raise ConnectionError("dropped before catching up")
+        finally:
+            self.tracker.forget(("ready", youth.key))
+
     async def storm_go(self, command: StormGo) -> StormResult:
         missed = self.missed
         storming = [y for y, _ in self.pairs if id(y) in missed]
@@ -407,23 +459,23 @@ class LoadGen:
             nonlocal retries, lost
             assert isinstance(youth, LyktaYouth)  # noqa: S101 - storming holds Lykta youths
             got = self.tracker.expect(("got", missed[id(youth)]))
-            delay = 0.05
-            while time.perf_counter() < deadline:
-                remaining = deadline - time.perf_counter()
+            tries = 0
+            while not got.done() and time.perf_counter() < deadline:
                 try:
-                    await youth.resume(min(remaining, 30))
-                    await asyncio.wait({got}, timeout=max(0.0, deadline - time.perf_counter()))
+                    await self._catch_up(youth, got, deadline)
                 except EXPECTED as exc:
                     failures.add(exc)
                     youth.abort()
                     retries += 1
-                    await asyncio.sleep(min(delay, max(0.0, deadline - time.perf_counter())))
-                    delay = min(delay * 2, 2.0)
-                    continue
-                if got.done():
-                    times.append(time.perf_counter() - t0)
-                    return
-            lost += 1
+                    # wsclient.js: min(10 s, 0.5 s * 2^tries), half of it fixed, half random.
+                    delay = min(10.0, 0.5 * 2**tries)
+                    tries += 1
+                    pause = delay / 2 + random.random() * delay / 2  # noqa: S311 - jitter
+                    await asyncio.sleep(min(pause, max(0.0, deadline - time.perf_counter())))
+            if got.done():
+                times.append(time.perf_counter() - t0)
+            else:
+                lost += 1
 
         await asyncio.gather(*(back(youth) for youth in storming))
         return StormResult(len(storming), times, lost, retries, failures)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import importlib.util
 import json
@@ -81,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--loadgens", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="SIZE=VALUE", help=argparse.SUPPRESS
+    )
     parser.add_argument("--keep", action="store_true", help="keep the servers' data and logs")
     parser.add_argument(
         "--profile",
@@ -116,6 +120,24 @@ def missing_packages(references: list[str], package: str, multinode: bool) -> st
     return None
 
 
+def override(sizes: Sizes, assignments: list[str]) -> Sizes:
+    """Sizes with ``NAME=VALUE`` changes (for trying things out; the mode becomes
+    "custom", so such a run is never mistaken for a quick or full one)."""
+    if not assignments:
+        return sizes
+    changes: dict[str, Any] = {"mode": "custom"}
+    known = {f.name: f.type for f in dataclasses.fields(Sizes)}
+    for assignment in assignments:
+        name, _, value = assignment.partition("=")
+        if name not in known or name == "mode":
+            raise ValueError(f"no size called {name!r}")
+        try:
+            changes[name] = int(value) if known[name] == "int" else float(value)
+        except ValueError:
+            raise ValueError(f"{name} needs a number, not {value!r}") from None
+    return dataclasses.replace(sizes, **changes)
+
+
 def source_state() -> dict[str, Any]:
     """The commit measured, and whether Lykta's source differs from it."""
 
@@ -141,6 +163,11 @@ def source_state() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
+    try:
+        sizes = override(sizes, args.set)
+    except ValueError as exc:
+        print(f"lykta bench: error: --set: {exc}", file=sys.stderr)
+        return 2
     wanted = set(args.only or SCENARIO_NAMES)
     has_cluster = bool(args.postgres and args.redis)
     if args.only and "multinode" in wanted and not has_cluster:
@@ -183,6 +210,8 @@ def run(
 
     output = (args.output or DEFAULT_OUTPUT).resolve()
     stamp = f"{dt.datetime.now().astimezone().date().isoformat()}-{sizes.mode}"
+    if args.only:
+        stamp += "-" + "-".join(s for s in SCENARIO_NAMES if s in wanted)
     profile_to = output / f"{stamp}-profile.txt" if args.profile else None
     ctx = Context(REPO, work, sizes, pool, say, profile_to)
     results: dict[str, dict[str, Any]] = {}
@@ -234,10 +263,11 @@ def run(
         isinstance(r.get("lykta"), dict) and "error" in r["lykta"] for r in results.values()
     )
     full_size = sizes.mode == "full"
-    target_list, ratios = reporting.evaluate(results, full_size)
+    target_list, ratios, notes = reporting.evaluate(results, full_size)
     report: dict[str, Any] = {
         "meta": {
             "mode": sizes.mode,
+            "name": stamp,
             "date": dt.datetime.now().astimezone().date().isoformat(),
             "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "cores": os.cpu_count(),
@@ -258,6 +288,7 @@ def run(
         },
         "targets": target_list,
         "ratios": ratios,
+        "notes": notes,
         "results": results,
     }
     with contextlib.suppress(OSError):

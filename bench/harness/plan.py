@@ -44,6 +44,8 @@ class ConnectIdle:
     count: int
     concurrency: int
     teams: tuple[str, ...]
+    give_up_at: float | None = None
+    """Wall-clock time after which no new connection is attempted (counted as failed)."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,8 @@ class RateResult:
     closes: dict[str, int]
     send_failures: int
     gave_up: bool = False
+    censored_ms: list[float] = field(default_factory=list)
+    """Ages of the messages still undelivered at the end: their latency is at least this."""
 
 
 @dataclass

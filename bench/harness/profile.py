@@ -62,21 +62,18 @@ class Recording:
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds of the process's main thread and of all its other threads (on Lykta:
-    the database drivers' threads, e.g. aiosqlite's one per connection)."""
+    """CPU seconds of the process's main thread (the event loop) and of everything else
+    it ran (on Lykta: the database drivers' threads, e.g. aiosqlite's one per connection;
+    threads that have ended included)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    main = others = 0.0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        seconds = (int(fields[11]) + int(fields[12])) / ticks
-        if task.name == str(pid):
-            main += seconds
-        else:
-            others += seconds
-    return {"main": main, "others": others}
+
+    def seconds(stat: Path) -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    total = seconds(Path(f"/proc/{pid}/stat"))
+    main = seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
+    return {"main": main, "others": total - main}
 
 
 PASS_THROUGH = ("lykta/__main__.py", "lykta/cli.py", "lykta/web/")

@@ -47,6 +47,9 @@ SCENARIOS = ("startup", "idle", "latency", "storm", "throughput", "multinode")
 WORKLOAD = ("latency", "storm", "throughput")
 P99_LIMIT_MS = 100.0
 """A throughput step counts only if p99 (send to the worker's receive) stays within this."""
+OVERLOAD_MS = 1000.0
+"""The latency phase stops once more than 1% of its messages are later than this: the
+server cannot keep up with the rate, and the percentiles only grow with the duration."""
 
 
 @dataclass
@@ -135,6 +138,8 @@ def measure_idle(
     plans = team_plans(ctx, target)
     concurrency = max(1, sizes.idle_concurrency // len(pool))
 
+    give_up_at = time.time() + sizes.idle_limit
+
     def connect(count: int) -> tuple[int, Failures]:
         per_team = split(count, len(target.teams))
         commands, i = [], 0
@@ -145,6 +150,7 @@ def measure_idle(
                     sum(per_team[i : i + len(plan)]),
                     concurrency,
                     tuple(t.slug for t in plan),
+                    give_up_at,
                 )
             )
             i += len(plan)
@@ -179,6 +185,7 @@ def measure_idle(
         "failures": failures.count,
         "failure_reasons": failures.reasons,
         "connect_seconds": round(connect_seconds, 2),
+        "time_limit_s": sizes.idle_limit,
         "connections_per_second": round(connected / connect_seconds, 1) if connect_seconds else 0,
         "rss_ready_kib": rss_ready,
         "rss_base_kib": rss_base,
@@ -195,7 +202,9 @@ def measure_workload(
     pool, sizes = ctx.pool, ctx.sizes
     plans = team_plans(ctx, target)
     endpoint = target.endpoint(servers)
-    ctx.say(f"  {target.name}: {sizes.youths:,} young people and {sizes.workers} workers")
+    youth_count = sum(t.youths for t in target.teams)
+    worker_count = sum(len(t.cookies) for t in target.teams)
+    ctx.say(f"  {target.name}: {youth_count:,} young people and {worker_count} workers")
     concurrency = max(1, sizes.populate_concurrency // len(pool))
     answers = pool.ask(
         [Populate(endpoint, tuple(p), concurrency) for p in plans], PopulateResult, timeout=1800
@@ -216,8 +225,16 @@ def measure_workload(
         ctx.say(f"  {target.name}: latency at {sizes.latency_rate:g} messages/s")
         wait_until_quiet(servers)
         latency = run_rate(
-            ctx, servers, youths, sizes.latency_rate, sizes.latency_seconds, sizes.latency_grace
+            ctx,
+            servers,
+            youths,
+            sizes.latency_rate,
+            sizes.latency_seconds,
+            sizes.latency_grace,
+            give_up=True,
+            late_ms=OVERLOAD_MS,
         )
+        latency["overloaded"] = latency["stopped_early"]
         out["latency"] = {"population": population, **latency}
     if "storm" in session:
         ctx.say(f"  {target.name}: reconnect storm of {sum(youths):,}")
@@ -226,6 +243,15 @@ def measure_workload(
     if "throughput" in session:
         ctx.say(f"  {target.name}: throughput ramp")
         out["throughput"] = {"population": population, **ramp(ctx, servers, youths)}
+        sustained = out["throughput"]["sustained_rate"]
+        if "latency" in out and target.protocol == "lykta" and sustained:
+            rate = round(sustained / 2)
+            ctx.say(f"  {target.name}: latency at half the sustained rate, {rate:,}/s")
+            ctx.pool.all(Heal(), HealResult)
+            wait_until_quiet(servers)
+            out["latency"]["below_capacity"] = run_rate(
+                ctx, servers, youths, rate, sizes.latency_seconds, sizes.latency_grace
+            )
         if ctx.profile_to is not None and target.protocol == "lykta" and len(servers) == 1:
             rate = out["throughput"]["sustained_rate"] or sizes.ramp_start
             out["profile"] = profile(ctx, servers, youths, rate, ctx.profile_to)
@@ -270,28 +296,35 @@ def profile(
 
 
 class CpuWindow(threading.Thread):
-    """CPU used by the servers and the load generators while messages are being sent
-    (from ``start_at`` for ``duration`` seconds), as a share of one core."""
+    """Samples the CPU time of the servers and the load generators every 0.1 s from
+    ``start_at`` until stopped; ``cores`` gives their use, as a share of one core, while
+    messages were being sent."""
 
-    def __init__(
-        self, servers: list[ServerProcess], pool: LoadGenerators, start_at: float, duration: float
-    ) -> None:
+    def __init__(self, servers: list[ServerProcess], pool: LoadGenerators, start_at: float) -> None:
         super().__init__(daemon=True)
-        self.servers, self.pool, self.start_at, self.duration = servers, pool, start_at, duration
-        self.server: list[float] = []
-        self.loadgen = 0.0
+        self.servers, self.pool, self.start_at = servers, pool, start_at
+        self.samples: list[tuple[float, list[float], float]] = []
+        self.done = threading.Event()
 
     def run(self) -> None:
-        time.sleep(max(0.0, self.start_at - time.time()) + min(0.2, self.duration / 10))
-        window = self.duration * 0.8
-        servers = [s.cpu_seconds() for s in self.servers]
-        loadgen = self.pool.cpu_seconds()
-        time.sleep(window)
-        self.server = [
-            round((s.cpu_seconds() - b) / window, 2)
-            for s, b in zip(self.servers, servers, strict=True)
-        ]
-        self.loadgen = round((self.pool.cpu_seconds() - loadgen) / window, 2)
+        time.sleep(max(0.0, self.start_at - time.time()))
+        while not self.done.is_set():
+            cpu = [s.cpu_seconds() for s in self.servers]
+            self.samples.append((time.time(), cpu, self.pool.cpu_seconds()))
+            self.done.wait(0.1)
+
+    def cores(self, seconds: float) -> tuple[list[float], float]:
+        """Use between 0.1 s after the start and ``seconds`` after it (the sending time)."""
+        self.done.set()
+        self.join()
+        begin, end = self.start_at + 0.1, self.start_at + max(seconds, 0.3)
+        inside = [s for s in self.samples if begin <= s[0] <= end] or self.samples[-2:]
+        if len(inside) < 2:
+            return [0.0] * len(self.servers), 0.0
+        (t0, server0, loadgen0), (t1, server1, loadgen1) = inside[0], inside[-1]
+        span = max(t1 - t0, 1e-3)
+        servers = [round((b - a) / span, 2) for a, b in zip(server0, server1, strict=True)]
+        return servers, round((loadgen1 - loadgen0) / span, 2)
 
 
 def run_rate(
@@ -303,6 +336,7 @@ def run_rate(
     grace: float,
     *,
     give_up: bool = False,
+    late_ms: float = P99_LIMIT_MS,
 ) -> dict[str, Any]:
     """Send at ``rate`` for ``duration`` seconds, shared by the load generators in
     proportion to their young people; merged counts, latencies and CPU use. With
@@ -310,24 +344,21 @@ def run_rate(
     the p99 limit (the step has failed then, whatever follows)."""
     total = sum(youths) or 1
     start_at = time.time() + 0.2
-    window = CpuWindow(servers, ctx.pool, start_at, duration)
+    window = CpuWindow(servers, ctx.pool, start_at)
     window.start()
     late = round(rate * duration) // 100 + 1 if give_up else None
     answers = ctx.pool.ask(
-        [
-            SendAtRate(rate * n / total, duration, start_at, grace, late, P99_LIMIT_MS)
-            for n in youths
-        ],
+        [SendAtRate(rate * n / total, duration, start_at, grace, late, late_ms) for n in youths],
         RateResult,
     )
-    window.join()
+    server_cpu, loadgen_cpu = window.cores(max(a.send_seconds for a in answers))
     merged = merge_rates(answers)
     return {
         "rate": rate,
         "seconds": duration,
         **merged,
-        "server_cpu_cores": window.server,
-        "loadgen_cpu_cores": window.loadgen,
+        "server_cpu_cores": server_cpu,
+        "loadgen_cpu_cores": loadgen_cpu,
     }
 
 

@@ -153,11 +153,11 @@ def cpu_seconds(pid: int) -> float:
 
 def wait_until_quiet(servers: list[ServerProcess], limit: float = 15.0) -> float:
     """Wait until the servers use less than a fifth of a core (a backlog drained)."""
-    started = time.perf_counter()
+    started, window = time.perf_counter(), 0.15
     while time.perf_counter() - started < limit:
         before = [s.cpu_seconds() for s in servers]
-        time.sleep(0.25)
-        busy = max(s.cpu_seconds() - b for s, b in zip(servers, before, strict=True)) / 0.25
+        time.sleep(window)
+        busy = max(s.cpu_seconds() - b for s, b in zip(servers, before, strict=True)) / window
         if busy < 0.2:
             break
     return time.perf_counter() - started

@@ -33,9 +33,14 @@ class Sizes:
     idle_hold: float
     """Seconds the idle connections are held before they are pinged."""
     idle_concurrency: int
+    idle_limit: float
+    """Seconds to open the idle connections; whatever is not open by then counts as not
+    held (a server whose accepting slows down as connections pile up cannot stall the run)."""
     populate_concurrency: int
     storm_deadline: float
     """A young person not caught up this long after the storm began counts as lost."""
+    cluster_youths_per_team: int
+    """Young people per team in the two-node scenario (a throughput figure only)."""
 
     @property
     def youths(self) -> int:
@@ -46,7 +51,12 @@ class Sizes:
         return self.teams * self.workers_per_team
 
     def describe(self) -> dict[str, Any]:
-        return {**asdict(self), "youths": self.youths, "workers": self.workers}
+        return {
+            **asdict(self),
+            "youths": self.youths,
+            "workers": self.workers,
+            "cluster_youths": self.teams * self.cluster_youths_per_team,
+        }
 
 
 FULL = Sizes(
@@ -56,41 +66,45 @@ FULL = Sizes(
     workers_per_team=10,
     youths_per_team=500,
     latency_rate=500,
-    latency_seconds=10,
-    latency_grace=60,
+    latency_seconds=8,
+    latency_grace=20,
     ramp_start=250,
     ramp_max=64_000,
     ramp_factor=4,
-    step_seconds=4,
-    step_grace=4,
-    bisections=4,
+    step_seconds=3,
+    step_grace=3,
+    bisections=3,
     startup_runs=5,
-    idle_hold=10,
+    idle_hold=5,
     idle_concurrency=64,
+    idle_limit=240,
     populate_concurrency=64,
     storm_deadline=60,
+    cluster_youths_per_team=100,
 )
 
 QUICK = Sizes(
     mode="quick",
-    idle=400,
+    idle=200,
     teams=4,
     workers_per_team=5,
-    youths_per_team=50,
+    youths_per_team=40,
     latency_rate=200,
-    latency_seconds=2,
+    latency_seconds=1,
     latency_grace=10,
     ramp_start=100,
     ramp_max=16_000,
-    ramp_factor=4,
+    ramp_factor=8,
     step_seconds=1,
     step_grace=1.5,
     bisections=1,
     startup_runs=3,
-    idle_hold=1,
+    idle_hold=0.5,
     idle_concurrency=64,
+    idle_limit=60,
     populate_concurrency=64,
     storm_deadline=30,
+    cluster_youths_per_team=25,
 )
 
 TINY = Sizes(
@@ -111,8 +125,10 @@ TINY = Sizes(
     startup_runs=2,
     idle_hold=0.5,
     idle_concurrency=16,
+    idle_limit=30,
     populate_concurrency=16,
     storm_deadline=20,
+    cluster_youths_per_team=10,
 )
 """For the harness's own test: every path, in seconds."""
 

@@ -49,7 +49,9 @@ def merge_rates(results: Sequence[RateResult]) -> dict[str, Any]:
         "acked": sum(r.acked for r in results),
         "delivered": sum(r.delivered for r in results),
         "achieved_rate": round(sent / send_seconds, 1) if send_seconds else 0.0,
-        "delivery": latency_summary([x for r in results for x in r.delivery_ms]),
+        # Messages never delivered count with their age at the end: a lower bound.
+        "delivery": latency_summary([x for r in results for x in (*r.delivery_ms, *r.censored_ms)]),
+        "undelivered_counted_at_age": sum(len(r.censored_ms) for r in results),
         "ack": latency_summary([x for r in results for x in r.ack_ms]),
         "send_lag_p99_ms": rounded(percentile(lag, 99)),
         "errors": errors,

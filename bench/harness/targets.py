@@ -86,7 +86,7 @@ def lykta_two_nodes(
     except BaseException:
         target.close()
         raise
-    target.teams = [TeamPlan(t.slug, t.cookies, sizes.youths_per_team) for t in seeded]
+    target.teams = [TeamPlan(t.slug, t.cookies, sizes.cluster_youths_per_team) for t in seeded]
     return target
 
 
@@ -114,10 +114,11 @@ def reference(
         ]
 
     workers = ("",) * sizes.workers_per_team
+    youths = sizes.youths_per_team if redis_url is None else sizes.cluster_youths_per_team
     return Target(
         name=name,
         protocol="reference",
         make_servers=make,
-        teams=[TeamPlan(team_slug(t), workers, sizes.youths_per_team) for t in range(sizes.teams)],
+        teams=[TeamPlan(team_slug(t), workers, youths) for t in range(sizes.teams)],
         resumes=False,
     )

@@ -51,14 +51,14 @@ def test_the_last_line_is_the_whole_report_and_is_written_to_a_file(
     run: tuple[dict[str, Any], str, Path],
 ) -> None:
     report, stdout, output = run
-    assert set(report) == {"meta", "targets", "ratios", "results"}
+    assert set(report) == {"meta", "targets", "ratios", "notes", "results"}
     meta = report["meta"]
     assert meta["mode"] == "tiny"
     assert meta["cores"] >= 1
     assert meta["complete"] is True
     assert meta["rate_limit_scale"] > 1
-    [written] = output.glob("*-tiny.json")
-    assert written.name == f"{meta['date']}-tiny.json"
+    [written] = output.glob("*.json")
+    assert written.name == f"{meta['date']}-tiny-startup-idle-latency-storm-throughput.json"
     assert json.loads(written.read_text()) == report
     assert not list(output.glob("*.tmp"))
     assert "latency p50" in stdout  # the human-readable lines come first

@@ -112,7 +112,7 @@ def test_targets_and_ratios() -> None:
         sqlite_relay={"sustained_rate": 4000},
         channels_app={"sustained_rate": 500},
     )
-    targets, ratios = evaluate(measured, full_size=True)
+    targets, ratios, _ = evaluate(measured, full_size=True)
     by_figure = {t["figure"]: t for t in targets}
     assert by_figure["latency_p50_ms"]["met"] is True
     assert by_figure["latency_p99_ms"]["met"] is False
@@ -127,20 +127,42 @@ def test_targets_and_ratios() -> None:
 
 
 def test_quick_sizes_give_no_verdict_where_the_target_assumes_full_sizes() -> None:
-    targets, _ = evaluate(results({"rate": 2000}), full_size=False)
+    targets, _, _ = evaluate(results({"rate": 2000}), full_size=False)
     by_figure = {t["figure"]: t for t in targets}
     assert by_figure["idle_held"]["met"] is None
     assert by_figure["latency_p99_ms"]["met"] is None
     assert by_figure["idle_kib_per_connection"]["met"] is True
 
 
+def test_a_reference_that_sustained_nothing_gives_a_lower_bound() -> None:
+    measured = results({"rate": 200}, channels_app={"sustained_rate": 0, "lowest_failed_rate": 16})
+    targets, ratios, notes = evaluate(measured, full_size=True)
+    assert ratios["throughput_per_s"]["channels_app"] == 12.5
+    [versus] = [t for t in targets if t["figure"] == "throughput_vs_channels_app"]
+    assert versus["value"] == 12.5
+    assert versus["met"] is True
+    assert "lower bound" in versus["note"]
+    assert any("lower bound" in note for note in notes)
+
+
+def test_an_overloaded_latency_is_a_lower_bound_and_not_met() -> None:
+    measured = results({"rate": 200})
+    measured["latency"]["lykta"]["overloaded"] = True
+    measured["latency"]["lykta"]["delivery"]["p50_ms"] = 3.0
+    targets, _, _ = evaluate(measured, full_size=True)
+    [p50] = [t for t in targets if t["figure"] == "latency_p50_ms"]
+    assert p50["met"] is False
+    assert "lower bound" in p50["note"]
+
+
 def test_a_reference_that_failed_gives_no_ratio_and_is_named() -> None:
     measured = results({"rate": 2000}, echo={"error": "echo exited with status 1:\nboom"})
-    targets, ratios = evaluate(measured, full_size=True)
+    targets, ratios, _ = evaluate(measured, full_size=True)
     assert "throughput_per_s" not in ratios
     report = {
         "meta": {
             "mode": "full",
+            "name": "2026-01-01-full",
             "date": "2026-01-01",
             "cores": 2,
             "python": "3.11",
