@@ -110,7 +110,7 @@ class Database:
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
-        self._waiting: list[tuple[Work, asyncio.Future[Any]]] = []
+        self._waiting: list[tuple[Work, Work, asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
@@ -128,7 +128,12 @@ class Database:
         async with self._write_lock, self.sessions() as session, session.begin():
             yield session
 
-    async def grouped(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def grouped(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        alone: Callable[[AsyncSession], Awaitable[T]] | None = None,
+    ) -> T:
         """Run ``work`` in a write transaction shared with the writes waiting at the same
         moment, and return its result once that transaction has committed (group commit):
         one commit, and one flush to disk, for all of them. Nothing waits on purpose: the
@@ -137,10 +142,11 @@ class Database:
         ``work`` may raise only before it changes anything (a check that fails); that
         error is its own and the others go on. If the database refuses the group (a
         constraint, a lock), each write of the group runs again alone in its own
-        transaction, so one bad write never costs the others theirs.
+        transaction, so one bad write never costs the others theirs; ``alone``, if given,
+        is what runs then instead of ``work`` (a careful version of an optimistic write).
         """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting.append((work, future))
+        self._waiting.append((work, alone or work, future))
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_groups())
         return await future
@@ -151,11 +157,11 @@ class Database:
             del self._waiting[:GROUP_LIMIT]
             await self._commit_group(group)
 
-    async def _commit_group(self, group: list[tuple[Work, asyncio.Future[Any]]]) -> None:
+    async def _commit_group(self, group: list[tuple[Work, Work, asyncio.Future[Any]]]) -> None:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
             async with self.write() as session:
-                for work, future in group:
+                for work, _alone, future in group:
                     try:
                         with session.no_autoflush:
                             outcomes.append((future, await work(session), None))
@@ -165,16 +171,16 @@ class Database:
                         outcomes.append((future, None, exc))
                 await session.flush()
         except SQLAlchemyError as exc:
-            if len(group) == 1:
-                if not group[0][1].done():
-                    group[0][1].set_exception(exc)
+            if len(group) == 1 and group[0][0] is group[0][1]:
+                if not group[0][2].done():
+                    group[0][2].set_exception(exc)
                 return
             log.info("a group of %d writes was refused; writing each alone", len(group))
-            for work, future in group:
-                await self._alone(work, future)
+            for _work, alone, future in group:
+                await self._alone(alone, future)
             return
         except BaseException as exc:
-            for _work, future in group:
+            for _work, _alone, future in group:
                 if not future.done():
                     future.set_exception(exc)
             raise

@@ -5,6 +5,7 @@ is only ever built from a committed row.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -164,8 +165,11 @@ def _take(conversation: Conversation, author: Author) -> Message:
 
 
 async def _locked(session: AsyncSession, team_id: int, conversation_id: str) -> Conversation:
-    """The conversation row, locked for this transaction (row lock on PostgreSQL)."""
-    conversation = await session.get(Conversation, conversation_id, with_for_update=True)
+    """The conversation row, locked for this transaction: a row lock on PostgreSQL; on
+    SQLite the writer lock holds the whole database already, and the row may come from the
+    session (several writes of one group)."""
+    locking = session.bind is None or session.bind.dialect.name != "sqlite"
+    conversation = await session.get(Conversation, conversation_id, with_for_update=locking)
     if conversation is None or conversation.team_id != team_id:
         raise NotFound
     return conversation
@@ -220,17 +224,25 @@ async def do_send_message(
         await rt.risk.prepare(rt.db, team_id)
     aead = await content.cipher(rt, team_id, conversation_id)
 
-    async def store(session: AsyncSession) -> _Stored:
-        existing = await _find_by_client_id(session, conversation_id, client_id)
-        if existing is not None:
-            if existing.team_id != team_id:
-                raise NotFound
-            return _Stored(existing)
-        conversation = await _locked(session, team_id, conversation_id)
-        if conversation.state == ConversationState.CLOSED:
-            raise ConversationClosed
-        if aead is None:  # its key is gone: nothing more may be written there
-            raise ConversationClosed
+    async def store(session: AsyncSession, careful: bool = True) -> _Stored:
+        if careful:
+            existing = await _find_by_client_id(session, conversation_id, client_id)
+            if existing is not None:
+                if existing.team_id != team_id:
+                    raise NotFound
+                return _Stored(existing)
+        # Optimistic (in a group): a retry of a stored message breaks the unique
+        # (conversation, client_id) constraint, and its group is written again carefully.
+        try:
+            conversation = await _locked(session, team_id, conversation_id)
+            if conversation.state == ConversationState.CLOSED:
+                raise ConversationClosed
+            if aead is None:  # its key is gone: nothing more may be written there
+                raise ConversationClosed
+        except (NotFound, ConversationClosed):
+            if careful:
+                raise
+            return await store(session)  # a late retry of a stored message still gets its ack
         # Checks above, changes below: a write that fails leaves its group untouched.
         entered_queue = conversation.last_seq == 0
         new: list[Message] = []
@@ -257,7 +269,7 @@ async def do_send_message(
     try:
         # Group commit: sends arriving together share one transaction and one disk flush;
         # each is acknowledged only after that commit.
-        outcome = await rt.db.grouped(store)
+        outcome = await rt.db.grouped(functools.partial(store, careful=False), alone=store)
     except IntegrityError:
         # A concurrent retry with the same client_id won the race: answer with its row.
         async with rt.db.read() as session:

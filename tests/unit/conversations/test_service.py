@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -214,6 +216,41 @@ async def test_a_retry_is_not_published_again(rt: Runtime, demo: Team) -> None:
     await eventually(lambda: len(messages()) == 2)
     assert messages() == [1, 2]
     await rt.hub.disconnect(connection)
+
+
+async def test_sends_arriving_together_are_stored_once_each_even_with_retries_among_them(
+    rt: Runtime, demo: Team, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Group commit: a retry that lands in a group with new messages (a page resending
+    after a reconnect while others write) answers with its stored row, and every other
+    message of the group is still stored exactly once."""
+    a, b = await start(rt, demo), await start(rt, demo)
+    first = client_id()
+    stored = await service.do_send_message(rt, demo.id, a.id, YOUTH, first, "först")
+    ids = [client_id() for _ in range(20)]
+    sends = [
+        service.do_send_message(rt, demo.id, (a if n % 2 else b).id, YOUTH, cid, f"m{n}")
+        for n, cid in enumerate(ids)
+    ]
+    sends.insert(7, service.do_send_message(rt, demo.id, a.id, YOUTH, first, "först"))
+    sends.insert(12, service.do_send_message(rt, demo.id, a.id, YOUTH, ids[3], "m3"))
+    with caplog.at_level(logging.INFO, logger="lykta.db"):
+        results = await asyncio.gather(*sends)
+    assert "writing each alone" in caplog.text  # the duplicate made its group fall back
+    retry = results[7]
+    assert not retry.created
+    assert retry.message.seq == stored.message.seq
+    assert retry.message.body == "först"
+    in_a = await rows(rt, a.id)
+    in_b = await rows(rt, b.id)
+    assert [m.seq for m in in_a] == list(range(1, len(in_a) + 1))  # gap-free
+    assert [m.seq for m in in_b] == list(range(1, len(in_b) + 1))
+    assert sorted(m.body for m in in_a) == sorted(["först"] + [f"m{n}" for n in range(1, 20, 2)])
+    assert sorted(m.body for m in in_b) == sorted(f"m{n}" for n in range(0, 20, 2))
+    # The duplicate of m3 answered with m3's own row.
+    assert {r.message.seq for r in results if r.message.client_id == ids[3]} == {
+        next(m.seq for m in in_a if m.client_id == ids[3])
+    }
 
 
 async def test_the_same_client_id_in_another_conversation_is_another_message(
