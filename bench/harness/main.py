@@ -280,8 +280,8 @@ def run(
             "method": (
                 "each server a separate process with production settings; load from separate "
                 "processes over real WebSockets on 127.0.0.1; Lykta on SQLite with "
-                f"synchronous=full; LYKTA_RATE_LIMIT_SCALE={RATE_LIMIT_SCALE} (all load comes "
-                "from one machine)"
+                "synchronous=full (two nodes: PostgreSQL + Redis); "
+                f"LYKTA_RATE_LIMIT_SCALE={RATE_LIMIT_SCALE} (all load comes from one machine)"
             ),
             "rate_limit_scale": float(RATE_LIMIT_SCALE),
             "complete": not failed,

@@ -164,9 +164,10 @@ def measure_idle(
     warm = max(len(target.teams), sizes.idle // 50)
     warmed, failures = connect(warm)
     rss_base = server.rss_kib()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), server.cpu_seconds()
     connected, more_failures = connect(sizes.idle - warm)
     connect_seconds = time.perf_counter() - began
+    connect_cpu = (server.cpu_seconds() - cpu) / connect_seconds
     failures.merge(more_failures)
     cpu = server.cpu_seconds()
     time.sleep(sizes.idle_hold)
@@ -186,6 +187,7 @@ def measure_idle(
         "failure_reasons": failures.reasons,
         "connect_seconds": round(connect_seconds, 2),
         "time_limit_s": sizes.idle_limit,
+        "connect_server_cpu_cores": round(connect_cpu, 2),
         "connections_per_second": round(connected / connect_seconds, 1) if connect_seconds else 0,
         "rss_ready_kib": rss_ready,
         "rss_base_kib": rss_base,
@@ -206,9 +208,12 @@ def measure_workload(
     worker_count = sum(len(t.cookies) for t in target.teams)
     ctx.say(f"  {target.name}: {youth_count:,} young people and {worker_count} workers")
     concurrency = max(1, sizes.populate_concurrency // len(pool))
+    cpu, began = [s.cpu_seconds() for s in servers], time.perf_counter()
     answers = pool.ask(
         [Populate(endpoint, tuple(p), concurrency) for p in plans], PopulateResult, timeout=1800
     )
+    elapsed = time.perf_counter() - began
+    busy = [round((s.cpu_seconds() - c) / elapsed, 2) for s, c in zip(servers, cpu, strict=True)]
     failures = Failures()
     for answer in answers:
         failures.merge(answer.failures)
@@ -219,6 +224,7 @@ def measure_workload(
         "failures": failures.count,
         "failure_reasons": failures.reasons,
         "seconds": round(max(a.seconds for a in answers), 1),
+        "server_cpu_cores": busy,
     }
     out: dict[str, Any] = {}
     if "latency" in session:

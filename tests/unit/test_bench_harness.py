@@ -93,7 +93,6 @@ def test_the_ramp_finds_the_highest_passing_rate(
     result = ramp(ctx, [], [100, 100])
     best, failed = result["sustained_rate"], result["lowest_failed_rate"]
     assert best <= capacity < failed
-    # One bisection in quick mode: within the last factor's half.
     assert failed / best <= QUICK.ramp_factor
     assert all(s["passed"] == (s["rate"] <= capacity) for s in result["steps"])
 
