@@ -202,6 +202,7 @@ def run(
     from bench.harness.servers import ServerFailed
 
     began = time.perf_counter()
+    load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="lykta-bench-"))
     pool = LoadGenerators(args.loadgens or default_count())
 
@@ -274,6 +275,11 @@ def run(
             "python": platform.python_version(),
             "platform": platform.platform(),
             "load_generators": len(pool),
+            "load_average": {
+                "before": [round(x, 2) for x in load_before],
+                "after": [round(x, 2) for x in os.getloadavg()],
+                "note": "1, 5 and 15 minutes; above 0 other processes shared the cores",
+            },
             **source_state(),
             "duration_s": round(time.perf_counter() - began, 1),
             "sizes": sizes.describe(),
@@ -291,8 +297,11 @@ def run(
         "notes": notes,
         "results": results,
     }
+    profile = results.get("profile", {}).get("lykta")
+    if isinstance(profile, dict) and "file" in profile:
+        profile["file"] = reporting.shown(Path(profile["file"]), REPO)
     with contextlib.suppress(OSError):
-        reporting.write(report, output)
+        reporting.write(report, output, REPO)
     for line in reporting.lines(report):
         print(line)
     print(json.dumps(report, ensure_ascii=False, separators=(",", ":")), flush=True)

@@ -229,6 +229,12 @@ def lines(report: dict[str, Any]) -> list[str]:
     ]
     if meta["mode"] != "full":
         out.append("  Smaller sizes than the targets assume: verdicts on those are left out.")
+    load = meta.get("load_average")
+    if load:
+        out.append(
+            f"  Load average before {load['before'][0]:g}, after {load['after'][0]:g} "
+            f"(15 min: {load['after'][2]:g}); other work on the machine skews the figures."
+        )
     results: Results = report["results"]
     ratios: dict[str, Any] = report["ratios"]
     targets = {t["figure"]: t for t in report["targets"]}
@@ -314,12 +320,20 @@ def lines(report: dict[str, Any]) -> list[str]:
     return out
 
 
-def write(report: dict[str, Any], directory: Path) -> Path:
+def shown(path: Path, root: Path) -> str:
+    """A path as the report names it: relative to the checkout when inside it."""
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def write(report: dict[str, Any], directory: Path, root: Path) -> Path:
     """``<name>.json`` in ``directory`` (``<date>-<mode>``, and the scenarios when only
     some ran), written atomically."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{report['meta']['name']}.json"
-    report["meta"]["written_to"] = str(path)
+    report["meta"]["written_to"] = shown(path, root)
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     os.replace(temporary, path)

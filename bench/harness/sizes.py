@@ -76,9 +76,9 @@ FULL = Sizes(
     bisections=3,
     startup_runs=5,
     idle_hold=5,
-    idle_concurrency=64,
+    idle_concurrency=128,
     idle_limit=240,
-    populate_concurrency=64,
+    populate_concurrency=128,
     storm_deadline=60,
     cluster_youths_per_team=100,
 )
