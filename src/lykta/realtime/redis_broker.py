@@ -15,7 +15,9 @@ own sockets need. What Redis does not guarantee, this module makes up for:
   the same way: once Redis is back, the node that dropped frames broadcasts a resync to
   every node.
 
-Payloads are the frames' JSON bytes as the sockets receive them; nothing else travels.
+Payloads are the frames' JSON bytes as the sockets receive them, after the 16-character id
+of the node that sent them. A node delivers what it publishes to its own sockets at once
+(as the in-process broker does) and skips its own payloads when Redis echoes them.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class RedisBroker:
         self._dropped = False
         self._tasks: list[asyncio.Task[None]] = []
         self.node = secrets.token_hex(8)
+        self._origin = self.node.encode()
+        """Starts every payload this node sends over Redis (fixed length)."""
 
     @property
     def connected(self) -> bool:
@@ -122,8 +126,14 @@ class RedisBroker:
     # ----- publishing ------------------------------------------------------------------
 
     async def publish(self, channel: str, payload: bytes) -> None:
+        # This node's own sockets get it at once, as with one node; Redis carries it to the
+        # others, marked with this node's id so that it is not delivered here twice.
+        if self._deliver is not None and channel in self._channels:
+            result = self._deliver(channel, payload)
+            if result is not None:
+                await result
         try:
-            self._queue.put_nowait((self.prefix + channel, payload))
+            self._queue.put_nowait((self.prefix + channel, self._origin + payload))
         except asyncio.QueueFull:
             self._dropped = True
 
@@ -271,7 +281,10 @@ class RedisBroker:
         name = channel[len(self.prefix) :]
         if name not in self._channels:
             return
-        result = self._deliver(name, message["data"])
+        data: bytes = message["data"]
+        if data.startswith(self._origin):
+            return  # this node's own: its sockets had it when it was published
+        result = self._deliver(name, data[len(self._origin) :])
         if result is not None:
             asyncio.ensure_future(result)  # noqa: RUF006 - the hub's dispatch is synchronous
 
