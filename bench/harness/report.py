@@ -98,7 +98,7 @@ FIGURES = (
     ),
     Figure(
         "storm_all_caught_up_s",
-        "reconnect storm: all caught up, none lost",
+        "reconnect storm: time until all caught up",
         "storm",
         "s",
         _storm_seconds,
@@ -268,6 +268,13 @@ def lines(report: dict[str, Any]) -> list[str]:
             t = targets[key]
             shown = "n/a" if t["value"] is None else f"{t['value']:g}"
             out.append(f"{t['label']:<48} {shown:>12}   {t['target']}: {verdict(t['met'])}")
+    storm = results.get("storm", {}).get("lykta")
+    if isinstance(storm, dict) and "clients" in storm:
+        out.append(
+            f"  storm: {storm['caught_up']:,} of {storm['clients']:,} caught up "
+            f"(p50 {storm['p50_s']} s, p99 {storm['p99_s']} s), {storm['lost']:,} not within "
+            f"{storm['deadline_s']:g} s, {storm['retries']:,} reconnects"
+        )
     latency = results.get("latency", {}).get("lykta")
     if isinstance(latency, dict) and latency.get("overloaded"):
         out.append(

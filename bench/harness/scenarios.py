@@ -453,8 +453,8 @@ def limited_by(step: dict[str, Any] | None) -> str:
     if step["reason"] and step["reason"].startswith("load generator"):
         return "the load generators could not send faster"
     server = step["server_cpu_cores"] or [0.0]
-    if max(server) >= 0.9:
-        return "server CPU (one process uses about one core)"
+    if max(server) >= 0.8:
+        return "server CPU (its event loop runs on one core)"
     if sum(server) + step["loadgen_cpu_cores"] >= 0.9 * (os.cpu_count() or 1):
         return "the machine's CPU (servers and load generators together)"
     return "latency or delivery, with CPU to spare"

@@ -76,10 +76,10 @@ FULL = Sizes(
     bisections=3,
     startup_runs=5,
     idle_hold=5,
-    idle_concurrency=128,
+    idle_concurrency=64,
     idle_limit=240,
-    populate_concurrency=128,
-    storm_deadline=60,
+    populate_concurrency=64,
+    storm_deadline=180,
     cluster_youths_per_team=100,
 )
 
@@ -103,7 +103,7 @@ QUICK = Sizes(
     idle_concurrency=64,
     idle_limit=60,
     populate_concurrency=64,
-    storm_deadline=30,
+    storm_deadline=60,
     cluster_youths_per_team=25,
 )
 
