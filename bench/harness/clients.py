@@ -147,6 +147,7 @@ class Peer:
         self.ws: ClientConnection | None = None
         self.reader: asyncio.Task[None] | None = None
         self.last_sent = 0.0
+        self.last_received = 0.0
 
     @property
     def connected(self) -> bool:
@@ -168,11 +169,13 @@ class Peer:
             max_queue=None,
             local_addr=(self.source, 0) if self.source else None,
         )
+        self.last_received = time.monotonic()
         self.reader = asyncio.create_task(self._read(self.ws))
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
             async for raw in ws:
+                self.last_received = time.monotonic()
                 self.on_frame(orjson.loads(raw))
         except ConnectionClosed:
             pass
@@ -183,6 +186,16 @@ class Peer:
 
     def on_frame(self, frame: Frame) -> None:
         raise NotImplementedError
+
+    def silent_link(self, limit: float = 60.0) -> bool:
+        """The page's dead-link rule (wsclient.js): nothing received for ``limit`` seconds
+        although a frame (a ping) went out more than 5 s ago."""
+        now = time.monotonic()
+        return (
+            now - self.last_received > limit
+            and now - self.last_sent > 5
+            and (self.last_sent > self.last_received)
+        )
 
     def on_closed(self) -> None:
         """The connection ended (by either side)."""

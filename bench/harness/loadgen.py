@@ -425,7 +425,8 @@ class LoadGen:
         """One attempt as the page makes it: connect (a handshake hanging 15 s is given
         up), send ``resume``, then wait — for the missed message, an error answer, the
         connection dropping, or the deadline. No timeout on ``ready`` itself: the page
-        waits as long as the link lives."""
+        waits as long as the link lives, and drops a link silent for 60 s although it
+        pinged (the keep-alive pings after 25 s of silence)."""
         await youth.connect(within=max(0.1, min(15.0, deadline - time.perf_counter())))
         ready = await youth.send_resume()
         watched: set[asyncio.Future[Any]] = {got, ready}
@@ -436,13 +437,17 @@ class LoadGen:
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     return
-                await asyncio.wait(watched, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    watched, timeout=min(left, 5.0), return_when=asyncio.FIRST_COMPLETED
+                )
                 if ready.done():
                     watched.discard(ready)
                     if ready.exception() is not None:
                         raise FrameRefused(str(ready.exception()))
                 if not got.done() and not youth.connected:
                     raise ConnectionError("dropped before catching up")
+                if not got.done() and youth.silent_link():
+                    raise ConnectionError("no frame for 60 s although pinged")
         finally:
             self.tracker.forget(("ready", youth.key))
 
@@ -452,6 +457,7 @@ class LoadGen:
         times: list[float] = []
         failures, retries, lost = Failures(), 0, 0
         await asyncio.sleep(max(0.0, command.start_at - time.time()))
+        self.tracker.closes.clear()
         t0 = time.perf_counter()
         deadline = t0 + command.deadline
 
@@ -478,7 +484,8 @@ class LoadGen:
                 lost += 1
 
         await asyncio.gather(*(back(youth) for youth in storming))
-        return StormResult(len(storming), times, lost, retries, failures)
+        closes = dict(self.tracker.closes)
+        return StormResult(len(storming), times, lost, retries, failures, closes)
 
 
 async def serve(connection: Connection, index: int) -> None:

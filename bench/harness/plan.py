@@ -215,6 +215,8 @@ class StormResult:
     lost: int
     retries: int
     failures: Failures
+    closes: dict[str, int] = field(default_factory=dict)
+    """Close codes of the connections that ended during the storm."""
 
 
 @dataclass

@@ -468,8 +468,11 @@ def storm(ctx: Context) -> dict[str, Any]:
     results = pool.all(StormGo(start_at, sizes.storm_deadline), StormResult)
     times = sorted(t for r in results for t in r.caught_up_s)
     failures = Failures()
+    closes: dict[str, int] = {}
     for r in results:
         failures.merge(r.failures)
+        for code, n in r.closes.items():
+            closes[code] = closes.get(code, 0) + n
     clients = sum(r.youths for r in results)
     return {
         "clients": clients,
@@ -481,5 +484,6 @@ def storm(ctx: Context) -> dict[str, Any]:
         "p99_s": rounded(percentile(times, 99), 3),
         "retries": sum(r.retries for r in results),
         "retry_reasons": failures.reasons,
+        "closed_by_code": closes,
         "deadline_s": sizes.storm_deadline,
     }
