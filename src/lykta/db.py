@@ -152,10 +152,18 @@ class Database:
         return await future
 
     async def _commit_groups(self) -> None:
-        while self._waiting:
-            group = self._waiting[:GROUP_LIMIT]
-            del self._waiting[:GROUP_LIMIT]
-            await self._commit_group(group)
+        try:
+            while self._waiting:
+                group = self._waiting[:GROUP_LIMIT]
+                del self._waiting[:GROUP_LIMIT]
+                await self._commit_group(group)
+        except BaseException:
+            # Stopping (cancelled): nobody may wait for a commit that will not come.
+            for _work, _alone, future in self._waiting:
+                if not future.done():
+                    future.set_exception(RuntimeError("the database is closing"))
+            self._waiting.clear()
+            raise
 
     async def _commit_group(self, group: list[tuple[Work, Work, asyncio.Future[Any]]]) -> None:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
@@ -183,7 +191,10 @@ class Database:
             for _work, _alone, future in group:
                 if not future.done():
                     future.set_exception(exc)
-            raise
+            if not isinstance(exc, Exception):
+                raise
+            log.exception("a group of writes failed")  # its writers were told; go on
+            return
         for future, result, error in outcomes:
             if future.done():  # its caller went away; the write stands
                 continue

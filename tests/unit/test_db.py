@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
@@ -133,6 +134,24 @@ async def test_a_write_the_database_refuses_costs_the_others_nothing(db: Databas
     assert isinstance(results[1], IntegrityError)
     assert results[2] == "y"
     assert await slugs(db) == ["taken", "x", "y"]
+
+
+async def test_a_group_that_fails_outside_the_database_tells_its_writers_and_the_next_works(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = db.write
+
+    def broken() -> Any:
+        monkeypatch.setattr(db, "write", original)  # only the first group fails
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(db, "write", broken)
+    results = await asyncio.gather(
+        *(db.grouped(add_team(f"f{n}")) for n in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(r, RuntimeError) for r in results[:1])
+    assert await db.grouped(add_team("later")) == "later"
+    assert "later" in await slugs(db)
 
 
 async def test_timestamps_come_back_as_aware_utc(db: Database) -> None:
