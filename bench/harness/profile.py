@@ -1,6 +1,8 @@
 """An optional sampling profile of the Lykta server under load (``--profile``), taken with
 py-spy (``pip install py-spy``) while messages flow at the sustained rate, after the
-throughput ramp, so that the sampling does not touch the measured figures."""
+throughput ramp, so that the sampling does not touch the measured figures. Only the thread
+holding the GIL is sampled (where Python code runs); the CPU time of the event loop's thread
+and of the other threads (the database driver's) is read from /proc beside it."""
 
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ class Recording:
                 "--output",
                 str(output),
                 "--nonblocking",
+                "--gil",  # only the thread running Python code: where the interpreter works
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

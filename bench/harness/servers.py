@@ -172,6 +172,9 @@ class LyktaInstall:
     database_url: str | None = None
     redis_url: str | None = None
     master_key: str | None = None
+    redis_prefix: str = field(default_factory=lambda: f"lykta-bench-{uuid.uuid4().hex[:12]}:")
+    """This run's own channel names on Redis: pub/sub channels are shared by every user of
+    a Redis server, whatever its database number (tests, other installations)."""
 
     def env(self, node: int = 1) -> dict[str, str]:
         env = clean_environment()
@@ -181,6 +184,7 @@ class LyktaInstall:
             env["LYKTA_DATABASE_URL"] = self.database_url
         if self.redis_url:
             env["LYKTA_REDIS_URL"] = self.redis_url
+            env["LYKTA_REDIS_PREFIX"] = self.redis_prefix
         if self.master_key:
             env["LYKTA_MASTER_KEY"] = self.master_key
         return env
@@ -191,6 +195,7 @@ class LyktaInstall:
             data_dir=self.root / "node1",
             database_url=self.database_url,
             redis_url=self.redis_url,
+            redis_prefix=self.redis_prefix,
             master_key=SecretStr(self.master_key) if self.master_key else None,
             rate_limit_scale=float(RATE_LIMIT_SCALE),
         )
