@@ -65,7 +65,8 @@ class Connection:
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
         if self.websocket.application_state != WebSocketState.DISCONNECTED:
-            with contextlib.suppress(RuntimeError, OSError):
+            # The peer may be gone already (a reconnect storm): nothing left to close.
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                 await self.websocket.close(code)
 
     async def _write_loop(self) -> None:
