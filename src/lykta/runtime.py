@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 
@@ -27,8 +27,6 @@ class Runtime:
     limits: Limits
     resume_failures: ClientThrottle
     keys: KeyStore
-    first_names: dict[int, tuple[float, str | None]] = field(default_factory=dict)
-    """Workers' first names for list entries, with when they were read (see service)."""
 
     @classmethod
     def create(cls, settings: Settings, broker: Broker | None = None) -> Runtime:

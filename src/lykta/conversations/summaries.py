@@ -3,8 +3,6 @@ team whenever a conversation changes."""
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,23 +24,14 @@ async def publish_summary(rt: Runtime, conversation: Conversation) -> None:
     await rt.hub.publish(team_channel(conversation.team_id), encode(frame))
 
 
-NAME_TTL = 60.0
-"""Seconds a worker's first name is reused in list entries before it is read again."""
-
-
 async def _first_name(rt: Runtime, staff_id: int | None) -> str | None:
+    """Read each time: a renamed worker shows under the new name at once, on every node."""
     if staff_id is None:
         return None
-    cached = rt.first_names.get(staff_id)
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < NAME_TTL:
-        return cached[1]
     async with rt.db.read() as session:
-        name = (
+        return (
             await session.execute(select(StaffUser.first_name).where(StaffUser.id == staff_id))
         ).scalar_one_or_none()
-    rt.first_names[staff_id] = (now, name)
-    return name
 
 
 async def team_summaries(rt: Runtime, team_id: int) -> list[ConversationSummary]:
