@@ -15,6 +15,7 @@ from tests.support.server import (
     seed,
     settings_for,
 )
+from tests.support.services import RedisServer, redis_url
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -47,3 +48,15 @@ def server(settings: Settings, seeded: Seed) -> Iterator[ServerThread]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which it may stop and start (runs where Redis
+    tests run: with ``LYKTA_TEST_REDIS_URL``)."""
+    redis_url()
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -12,7 +12,16 @@ import pytest
 
 from lykta.config import Settings
 from tests.support.client import Peer
-from tests.support.delivery import N, acked_texts, check, pair, read_while_possible, settle, stream
+from tests.support.delivery import (
+    N,
+    acked_texts,
+    burst_then_kill,
+    check,
+    pair,
+    read_while_possible,
+    settle,
+    stream,
+)
 from tests.support.server import Seed, ServerProcess, ServerThread, login_token, seed, settings_for
 
 
@@ -60,22 +69,7 @@ async def test_server_killed_and_restarted_loses_and_duplicates_nothing(
     try:
         token = await login_token(settings, seeded.workers["Anna"])
         youth, staff, conversation_id = await pair(node.ws, token)
-        sent = {"youth": ["youth hej"], "staff": []}
-        sent["youth"] += await stream(youth, "youth", N)
-        sent["staff"] += await stream(staff, "staff", N, conversation_id)
-        # Let part of the burst be stored and acknowledged, then kill the server hard.
-        await youth.pump_until(lambda: len(youth.acks) >= 10)
-        node.kill()
-        await read_while_possible(youth, 0.2)
-        await read_while_possible(staff, 0.2)
-        acked_before = {
-            "youth": acked_texts(youth, conversation_id) | {"youth hej"},
-            "staff": acked_texts(staff, conversation_id),
-        }
-        assert len(acked_before["youth"]) >= 10
-        await youth.drop()
-        await staff.drop()
-        sent["youth"] += await stream(youth, "youth offline", 5)
+        acked_before, sent = await burst_then_kill(youth, staff, conversation_id, node.kill)
         node = ServerProcess(data, port=node.port).start()
         await youth.reconnect()
         await staff.reconnect()

@@ -20,7 +20,7 @@ from lykta.runtime import Runtime
 from lykta.teams.models import Team
 from tests.integration.staff_helpers import db_query, db_update
 from tests.support.client import Peer
-from tests.support.delivery import N, acked_texts, check, pair, read_while_possible, settle, stream
+from tests.support.delivery import burst_then_kill, check, pair, read_while_possible, settle
 from tests.support.server import Seed, ServerProcess, login_token, seed, settings_for
 from tests.support.services import RedisServer, database_url, redis_url
 
@@ -113,10 +113,9 @@ async def test_a_young_person_on_one_node_and_a_worker_on_another_talk_live(
 
     # Presence: Bo goes on duty on node 1; Anna on node 2 sees him.
     await bo.send_frame({"type": "duty", "on": True})
-    presence = await anna.wait_for(
+    await anna.wait_for(
         lambda f: f["type"] == "presence" and any(m["first_name"] == "Bo" for m in f["on_duty"])
     )
-    assert presence["open"] in (True, False)
     for peer in (anna, bo, youth):
         assert not peer.errors
         await peer.close()
@@ -129,21 +128,7 @@ async def test_a_node_killed_with_sigkill_its_clients_move_on_and_nothing_is_los
     one, two = cluster.start(2)
     token = await login_token(settings, seeded.workers["Anna"])
     youth, staff, conversation_id = await pair(one.ws, token)
-    sent = {"youth": ["youth hej"], "staff": []}
-    sent["youth"] += await stream(youth, "youth", N)
-    sent["staff"] += await stream(staff, "staff", N, conversation_id)
-    await youth.pump_until(lambda: len(youth.acks) >= 10)
-    one.kill()
-    await read_while_possible(youth, 0.2)
-    await read_while_possible(staff, 0.2)
-    acked_before = {
-        "youth": acked_texts(youth, conversation_id) | {"youth hej"},
-        "staff": acked_texts(staff, conversation_id),
-    }
-    assert len(acked_before["youth"]) >= 10
-    await youth.drop()
-    await staff.drop()
-    sent["youth"] += await stream(youth, "youth offline", 5)
+    acked_before, sent = await burst_then_kill(youth, staff, conversation_id, one.kill)
     # Both reconnect to the surviving node (a load balancer would send them there).
     youth.ws_base = staff.ws_base = two.ws
     await youth.reconnect()
@@ -155,16 +140,6 @@ async def test_a_node_killed_with_sigkill_its_clients_move_on_and_nothing_is_los
     await youth.pump_until(lambda: "still here" in youth.bodies())
     await youth.close()
     await staff.close()
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    redis_url()
-    server = RedisServer(tmp_path / "redis").start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_a_redis_restart_mid_conversation_is_caught_up_within_five_seconds(
@@ -214,7 +189,9 @@ async def test_a_redis_restart_mid_conversation_is_caught_up_within_five_seconds
         await staff.pump_until(lambda: "after too" in staff.bodies(conversation_id), timeout=5)
         staff.assert_gap_free(conversation_id)
         youth.assert_gap_free()
-        assert staff.duplicates == 0 or staff.seen[conversation_id] == youth.seen[conversation_id]
+        # Caught up and live copies may overlap; both sides hold the same sequence.
+        await youth.pump_until(lambda: youth.last_seq() == staff.last_seq(conversation_id))
+        assert staff.seen[conversation_id] == youth.seen[conversation_id]
         await youth.close()
         await staff.close()
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from tests.support.client import Peer
 
@@ -88,3 +89,27 @@ async def stream(
 def acked_texts(peer: Peer, conversation_id: str) -> set[str]:
     by_seq = peer.seen.get(conversation_id, {})
     return {by_seq[seq]["body"] for seq in peer.acks.values() if seq in by_seq}
+
+
+async def burst_then_kill(
+    youth: Peer, staff: Peer, conversation_id: str, kill: Callable[[], None]
+) -> tuple[dict[str, set[str]], dict[str, list[str]]]:
+    """Both write a burst; once part of it is acknowledged the server is killed hard, both
+    connections drop, and the young person writes more while offline. Returns what was
+    acknowledged before the kill and everything sent, per side."""
+    sent = {"youth": ["youth hej"], "staff": []}
+    sent["youth"] += await stream(youth, "youth", N)
+    sent["staff"] += await stream(staff, "staff", N, conversation_id)
+    await youth.pump_until(lambda: len(youth.acks) >= 10)
+    kill()
+    await read_while_possible(youth, 0.2)
+    await read_while_possible(staff, 0.2)
+    acked_before = {
+        "youth": acked_texts(youth, conversation_id) | {"youth hej"},
+        "staff": acked_texts(staff, conversation_id),
+    }
+    assert len(acked_before["youth"]) >= 10
+    await youth.drop()
+    await staff.drop()
+    sent["youth"] += await stream(youth, "youth offline", 5)
+    return acked_before, sent
