@@ -22,6 +22,7 @@ from lykta.config import Settings
 from lykta.conversations.legacy import seal_plaintext
 from lykta.conversations.staff_socket import staff_socket
 from lykta.conversations.youth_socket import youth_socket
+from lykta.push.routes import router as push_router
 from lykta.realtime.broker import Broker
 from lykta.retention.purge import run_periodically
 from lykta.retention.routes import router as retention_router
@@ -48,6 +49,7 @@ ROUTERS = (
     team_admin_router,
     privacy_router,
     retention_router,
+    push_router,
     photo_router,
     openapi.router,
 )

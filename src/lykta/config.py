@@ -77,6 +77,19 @@ class Settings(BaseSettings):
 
     quick_exit_url: str = "https://www.smhi.se/"
 
+    push: bool = True
+    """Web Push notifications to workers' devices (``LYKTA_PUSH=off`` switches them off)."""
+    push_subject: str | None = None
+    """The contact the push services see in every request (``mailto:`` or ``https://``).
+    Unset: the https origin the worker's app was opened from (some services, Apple's among
+    them, refuse a placeholder address)."""
+    push_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """How long one request to a push service may take."""
+    push_queue_size: int = Field(default=1000, ge=1, le=100_000)
+    """Notifications waiting to be sent on a node; more are dropped (and logged)."""
+    push_allow_insecure_localhost: bool = False
+    """Tests only: also send to ``http://`` push services on this machine's loopback."""
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
@@ -84,6 +97,15 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("push_subject")
+    @classmethod
+    def _push_subject(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("mailto:", "https://")):
+            raise ValueError("must start with mailto: or https://")
         return value
 
     @field_validator("data_dir")

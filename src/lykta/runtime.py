@@ -1,4 +1,5 @@
-"""What a running Lykta node holds: settings, database, broker, hub, password hasher."""
+"""What a running Lykta node holds: settings, database, broker, hub, password hasher,
+key store, push sender."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from lykta.config import Settings
 from lykta.conversations.riskflags import RiskWords
 from lykta.crypto.keystore import KeyStore
 from lykta.db import Database
+from lykta.push.sender import Pusher
 from lykta.realtime.broker import Broker, MemoryBroker
 from lykta.realtime.hub import Hub
 from lykta.realtime.ratelimit import RESUME_WINDOW, Limits
@@ -27,11 +29,13 @@ class Runtime:
     limits: Limits
     resume_failures: ClientThrottle
     keys: KeyStore
+    push: Pusher
 
     @classmethod
     def create(cls, settings: Settings, broker: Broker | None = None) -> Runtime:
         limits = Limits(settings.rate_limit_scale)
         db = Database(settings)
+        keys = KeyStore(settings, db)
         return cls(
             settings=settings,
             db=db,
@@ -41,14 +45,17 @@ class Runtime:
             risk=RiskWords(),
             limits=limits,
             resume_failures=ClientThrottle(limit=limits.resume_failures, window=RESUME_WINDOW),
-            keys=KeyStore(settings, db),
+            keys=keys,
+            push=Pusher(settings, db, keys),
         )
 
     async def start(self) -> None:
         await self.keys.open()
         await self.hub.start()
+        await self.push.start()
 
     async def stop(self) -> None:
+        await self.push.stop()
         await self.hub.stop()
         await self.keys.close()
         await self.db.dispose()

@@ -37,6 +37,7 @@ from lykta.conversations.models import (
     Sender,
 )
 from lykta.db import utcnow
+from lykta.push import service as push
 from lykta.realtime.broker import conversation_channel
 from lykta.realtime.protocol import (
     MessageFrame,
@@ -286,6 +287,7 @@ async def do_send_message(
         _open_bodies(aead, [message])
         return SendResult(message=message, created=False)
     new, took = outcome.new, outcome.took
+    push.after_send(rt, conversation, author.sender, outcome.entered_queue, outcome.flagged_now)
     await _publish(rt, conversation, new)
     if took and author.staff_id is not None:
         await rt.hub.publish(

@@ -40,6 +40,7 @@ from lykta.realtime.protocol import (
     StaffTypingFrame,
     TakeFrame,
     TransferFrame,
+    VisibilityFrame,
     encode,
     parse_staff_frame,
 )
@@ -117,7 +118,7 @@ class StaffSocket:
 
     async def handle(self, frame: Any) -> None:
         rt, caller = self.rt, self.caller
-        if not isinstance(frame, PingFrame | StaffTypingFrame):
+        if not isinstance(frame, PingFrame | StaffTypingFrame | VisibilityFrame):
             await self._touch()
         match frame:
             case PingFrame():
@@ -177,6 +178,8 @@ class StaffSocket:
                 await workflow.do_set_duty(rt, caller, frame.on)
             case RedactFrame():
                 await redaction.do_redact(rt, caller, frame.conversation_id, frame.seq)
+            case VisibilityFrame():
+                rt.push.visible.set(self.connection, caller.user_id, frame.visible)
 
     def _ack(self, client_id: str, seq: int, conversation_id: str) -> None:
         ack = AckFrame(client_id=client_id, seq=seq, conversation_id=conversation_id)
@@ -264,4 +267,5 @@ async def staff_socket(websocket: WebSocket) -> None:
         )
     finally:
         watchdog.cancel()
+        rt.push.visible.forget(connection, caller.user_id)
         await rt.hub.disconnect(connection)

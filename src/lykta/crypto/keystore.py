@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 CACHE_SIZE: Final = 4096
 REWRAP_BATCH: Final = 500
+SERVICE_PREFIX: Final = "service:"
+"""Starts the id of a key that seals something other than a conversation (a team's push
+key): rotation re-wraps it like any other, the purge's sweep of orphaned conversation keys
+leaves it alone."""
 
 
 class KeyBase(DeclarativeBase):
@@ -51,6 +55,13 @@ class DataKey(KeyBase):
     """Which master key wrapped it (``keyring.key_id``)."""
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def service_key_id(name: str) -> str:
+    """The key store id of a key for ``name`` (at most 24 characters)."""
+    if len(name) > 24:
+        raise ValueError("a service key name has at most 24 characters")
+    return SERVICE_PREFIX + name
 
 
 def _aad(team_id: int, conversation_id: str) -> bytes:

@@ -195,6 +195,14 @@ class RedactFrame(Frame):
     seq: Seq
 
 
+class VisibilityFrame(Frame):
+    """The worker app is in front (``visible``) or not; sent on connect and on each change.
+    A worker whose app is in front on this node gets no "new message" push."""
+
+    type: Literal["visibility"]
+    visible: bool
+
+
 StaffInbound = Annotated[
     OpenFrame
     | TakeFrame
@@ -209,7 +217,8 @@ StaffInbound = Annotated[
     | FlagFrame
     | BlockFrame
     | DutyFrame
-    | RedactFrame,
+    | RedactFrame
+    | VisibilityFrame,
     Field(discriminator="type"),
 ]
 

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lykta.audit import service as audit
 from lykta.audit.service import SYSTEM, Action
 from lykta.conversations.models import Conversation, ConversationState, Kind, Message, Note
+from lykta.crypto.keystore import SERVICE_PREFIX
 from lykta.db import utcnow
 from lykta.retention import lease
 from lykta.retention.models import DailyStats
@@ -228,7 +229,8 @@ async def _sweep_orphan_keys(rt: Runtime, now: dt.datetime) -> int:
                     await session.execute(select(Conversation.id).where(Conversation.id.in_(page)))
                 ).scalars()
             )
-        destroyed += await rt.keys.destroy([i for i in page if i not in present])
+        orphans = [i for i in page if i not in present and not i.startswith(SERVICE_PREFIX)]
+        destroyed += await rt.keys.destroy(orphans)
     return destroyed
 
 

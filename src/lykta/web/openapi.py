@@ -5,6 +5,7 @@ see is added here, once for the whole app, from facts about each route (its meth
 path parameters, whether it needs a session or the admin role):
 
 - form posts carry the CSRF token (a ``csrf`` field or the ``X-CSRF-Token`` header);
+  JSON requests (the worker app's ``/app/push``) carry it in the header;
 - pages answer HTML, failed validation answers 400 with ``{"detail": …}`` (never 422),
   a missing session sends pages to the login (303) and other requests get 401, a foreign
   Origin or a wrong CSRF token gets 403, a worker on an admin page gets 403, an unknown id
@@ -201,6 +202,17 @@ def _complete(spec: dict[str, Any], route: APIRoute, method: str) -> None:
             _merge(responses, "400", {"description": "A malformed parameter", "content": PROBLEM})
         if staff:
             _merge(responses, "303", REDIRECT | {"description": "Not logged in: to the login"})
+    elif "application/json" in operation.get("requestBody", {}).get("content", {}):
+        # A JSON request of the worker app's scripts: the CSRF token in the header, and
+        # the route's own answers (it states them) instead of forms and redirects.
+        operation.setdefault("parameters", []).append(CSRF_HEADER | {"required": True})
+        _merge(
+            responses,
+            "403",
+            {"description": "A foreign Origin or a wrong CSRF token", "content": PROBLEM},
+        )
+        if staff:
+            _merge(responses, "401", {"description": "Not logged in", "content": PROBLEM})
     else:
         if redirects_only:
             del responses["200"]

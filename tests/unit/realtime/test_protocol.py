@@ -49,6 +49,7 @@ from lykta.realtime.protocol import (
     TransferFrame,
     TypingFrame,
     TypingFrameIn,
+    VisibilityFrame,
     WorkerFrame,
     WorkerProfile,
     YouthCloseFrame,
@@ -396,6 +397,7 @@ EXAMPLES: list[Frame] = [
     CannedReplyItem(key="hours", body="Vi har öppet {team}"),
     RedactFrame(type="redact", conversation_id=CID, seq=7),
     RedactedFrame(conversation_id=CID, seq=7),
+    VisibilityFrame(type="visibility", visible=True),
 ]
 
 
@@ -444,7 +446,8 @@ def test_youth_frames_survive_encode_and_parse(frame: Frame) -> None:
             | StaffSyncFrame
             | StaffCloseFrame
             | PingFrame
-            | RedactFrame,
+            | RedactFrame
+            | VisibilityFrame,
         )
     ],
     ids=lambda f: type(f).__name__,

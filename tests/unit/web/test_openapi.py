@@ -66,7 +66,14 @@ def test_each_operation_states_the_conventions(route: APIRoute, method: str) -> 
         assert ("303" if method == "get" else "401") in answers
     if current_admin in calls:
         assert "text/html" in answers["403"]["content"]
-    if method == "post":
+    body = operation(route, method).get("requestBody", {}).get("content", {})
+    if method != "get" and "application/json" in body:
+        # The worker app's JSON requests: the CSRF token in a required header.
+        header = [p for p in operation(route, method)["parameters"] if p["in"] == "header"]
+        assert [(p["name"], p["required"]) for p in header] == [("X-CSRF-Token", True)]
+        assert "application/json" in answers["403"]["content"]
+        assert "303" not in answers
+    elif method == "post":
         assert "csrf" in form_fields(route, method)
         assert "application/json" in answers["403"]["content"]
         assert "Location" in answers["303"]["headers"]

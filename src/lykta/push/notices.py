@@ -1,0 +1,132 @@
+"""What a push says and to whom.
+
+A notice names its kind, the team and the conversation, never anything the young person
+wrote or anything about them. The payload a device decrypts is a title in the language
+of its app ("New chat waiting — Fältgruppen"), an empty body, the address that opens the
+conversation, and a tag so that a newer notice of the same kind replaces the older one.
+
+Who is told: a new conversation in the queue, every worker of the team on duty; a new
+message, the worker who holds the conversation (unless their app is in front on this
+node); a risk flag, the holder, or the workers on duty when nobody holds it. Of each
+worker, every device subscribed in a session that still exists and is younger than the
+team's absolute session limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import orjson
+from sqlalchemy import select
+
+from lykta.db import Database, utcnow
+from lykta.i18n import N_, get_translations
+from lykta.push.models import PushSubscription
+from lykta.staff.models import StaffSession, StaffUser
+from lykta.teams.models import Team
+
+
+class Kind(enum.StrEnum):
+    QUEUE = "queue"
+    MESSAGE = "message"
+    RISK = "risk"
+
+
+TITLES: Final = {
+    Kind.QUEUE: N_("New chat waiting — %(team)s"),
+    Kind.MESSAGE: N_("New message — %(team)s"),
+    Kind.RISK: N_("A conversation needs attention — %(team)s"),
+}
+TTL: Final = {Kind.QUEUE: 3600, Kind.MESSAGE: 900, Kind.RISK: 3600}
+"""Seconds a push service keeps a notice for a device that is offline."""
+URGENCY: Final = "high"
+"""Every notice is something a worker should see now (RFC 8030 ``Urgency``)."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: Kind
+    team_id: int
+    conversation_id: str
+    holder_id: int | None = None
+    """The worker holding the conversation when it happened, if anyone."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One device to send one notice to."""
+
+    subscription_id: int
+    user_id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+    locale: str
+    origin: str | None
+
+
+def payload(kind: Kind, team_name: str, conversation_id: str, locale: str) -> str:
+    """The JSON the device's service worker decrypts (docs/architecture.md, *Push*)."""
+    title = get_translations(locale).gettext(TITLES[kind]) % {"team": team_name}
+    return orjson.dumps(
+        {
+            "title": title,
+            "body": "",
+            "url": f"/app#{conversation_id}",
+            "tag": f"{kind.value}-{conversation_id}",
+            "kind": kind.value,
+        }
+    ).decode()
+
+
+async def recipients(db: Database, notice: Notice) -> list[int]:
+    """The workers to tell: the holder, or everyone on duty (active workers of the team)."""
+    query = select(StaffUser.id).where(
+        StaffUser.team_id == notice.team_id, StaffUser.active.is_(True)
+    )
+    if notice.kind is Kind.QUEUE or notice.holder_id is None:
+        if notice.kind is Kind.MESSAGE:
+            return []
+        query = query.where(StaffUser.on_duty.is_(True))
+    else:
+        query = query.where(StaffUser.id == notice.holder_id)
+    async with db.read() as session:
+        return list((await session.execute(query.order_by(StaffUser.id))).scalars())
+
+
+async def targets(
+    db: Database, notice: Notice, *, in_front: Callable[[int], bool]
+) -> tuple[str, list[Target]]:
+    """The team's name and the devices to send ``notice`` to; ``in_front(user)`` says
+    whether that worker's app is visible on this node (then no "new message" push)."""
+    users: Sequence[int] = await recipients(db, notice)
+    if notice.kind is Kind.MESSAGE:
+        users = [u for u in users if not in_front(u)]
+    async with db.read() as session:
+        team = await session.get(Team, notice.team_id)
+        if team is None or not users:
+            return "", []
+        rows = (
+            await session.execute(
+                select(PushSubscription, StaffSession.created_at)
+                .join(StaffSession, StaffSession.token_hash == PushSubscription.session_hash)
+                .where(
+                    PushSubscription.team_id == notice.team_id,
+                    PushSubscription.user_id.in_(list(users)),
+                    StaffSession.pending.is_(False),
+                    StaffSession.team_id == notice.team_id,
+                )
+                .order_by(PushSubscription.id)
+            )
+        ).all()
+    oldest = utcnow() - dt.timedelta(hours=team.session_absolute_hours)
+    found = [
+        Target(s.id, s.user_id, s.endpoint, s.p256dh, s.auth, s.locale, s.origin)
+        for s, session_started in rows
+        if session_started > oldest
+    ]
+    return team.name, found
