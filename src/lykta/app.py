@@ -36,6 +36,7 @@ from lykta.teams.admin_routes import router as team_admin_router
 from lykta.teams.privacy_routes import router as privacy_router
 from lykta.web import openapi, pages
 from lykta.web.csrf import CsrfCookie
+from lykta.web.pwa import router as pwa_router
 from lykta.web.render import STATIC, static_version
 from lykta.web.security import HeadAsGet, SecurityHeaders
 
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (
     pages.router,
+    pwa_router,
     staff_router,
     profile_router,
     admin_router,

@@ -341,6 +341,30 @@ def colleague(new_page: NewPage, colleague_session: dict[str, Any]) -> Callable[
 
 
 @pytest.fixture
+def worker_profile(
+    chromium: Browser, server: Server, worker_session: dict[str, Any], tmp_path: Path
+) -> Iterator[BrowserContext]:
+    """The logged-in worker in a browser with a profile on disk: a context of ``new_page``
+    is incognito, where Chromium never offers to install an app."""
+    context = chromium.browser_type.launch_persistent_context(
+        tmp_path / "profile",
+        executable_path=_executable(),
+        args=CHROMIUM_ARGS,
+        base_url=server.url,
+        viewport={"width": 360, "height": 640},
+        locale="en-US",
+    )
+    problems = Problems()
+    context.on("page", problems.watch)
+    try:
+        context.add_cookies(worker_session["cookies"])
+        yield context
+    finally:
+        context.close()
+    assert problems.items == []
+
+
+@pytest.fixture
 def fresh_login(new_page: NewPage, totp: Totp) -> Callable[..., Page]:
     """A worker who logs in through the forms in this test (a session of their own)."""
 

@@ -44,6 +44,9 @@ PUBLIC = {
     "/app/login/code",
     "/app/enrol",
     "/app/invite/{token}",
+    "/app/manifest.webmanifest",
+    "/app/sw.js",
+    "/app/offline",
     "/photos/{token}.jpg",
     "/ws/chat",
 }

@@ -67,7 +67,8 @@ def page(
     caller: StaffIdentity | None = None,
     status_code: int = 200,
 ) -> Response:
-    values: dict[str, Any] = {"csrf": csrf_token(request), "me": caller}
+    # Every page under /app links the installable app's manifest (web/pwa.py).
+    values: dict[str, Any] = {"csrf": csrf_token(request), "me": caller, "installable": True}
     values.update(context or {})
     return render(
         request,

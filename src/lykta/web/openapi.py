@@ -136,7 +136,12 @@ STATIC: dict[str, Any] = {
         "responses": {
             "200": {
                 "description": "The file",
-                "content": {"text/css": {}, "text/javascript": {}, "image/svg+xml": {}},
+                "content": {
+                    "text/css": {},
+                    "text/javascript": {},
+                    "image/svg+xml": {},
+                    "image/png": {},
+                },
             },
             "404": {"description": "No such file", "content": HTML},
         },

@@ -106,4 +106,21 @@ STAFF_STRINGS: dict[str, str] = {
     "notes_n": N_("Notes ({count})"),
     "back_to_queue": N_("Back to the queue"),
     "remove": N_("Remove"),
+    # The "Notifications" button (push.js).
+    "push_on": N_("Notifications are on for this device. They never show what anyone wrote."),
+    "push_off": N_("Notifications are off for this device."),
+    "push_blocked": N_(
+        "Notifications are blocked for Lykta in this browser's settings. Allow them there, "
+        "then try again."
+    ),
+    "push_declined": N_("Notifications were not allowed, so they stay off."),
+    "push_unsupported": N_(
+        "This browser cannot show notifications from Lykta. On an iPhone or iPad, add Lykta "
+        "to the home screen first."
+    ),
+    "push_unavailable": N_("Notifications are not switched on for this Lykta server."),
+    "push_failed": N_(
+        "Notifications could not be switched on: the browser did not reach its push service. "
+        "Try again later."
+    ),
 }

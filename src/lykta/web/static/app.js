@@ -5,6 +5,7 @@ import {
   $, readJSON, fmt, el, newId, msgItem, setStatus, setTime, stick, composer, toDate, clock,
   Sequencer, Outbox, ReliableSocket, TERMINAL, RETRY,
 } from "./wsclient.js";
+import { installApp, notifications } from "./push.js";
 
 const S = readJSON("lykta-strings");
 const C = readJSON("lykta-config");
@@ -86,8 +87,14 @@ function hello(f) {
   buildForms();
   views.forEach((v, id) => sock.send({ type: "open", conversation_id: id, last_seq: v.seq.last }));
   sock.ready = true;
+  visibility();
   outbox.flush(sock);
   notesOut.forEach((x) => sock.send(x));
+}
+
+// Whether the app is in front: the server sends no push for a new message while it is.
+function visibility() {
+  if (sock.ready) sock.send({ type: "visibility", visible: document.visibilityState === "visible" });
 }
 
 // ----- the list ------------------------------------------------------------------------
@@ -442,6 +449,7 @@ function sendRead(id, v, now) {
   if (!v.readTimer && v.seq.last > v.readSent) v.readTimer = setTimeout(due, Math.max(50, v.readAt + 1000 - Date.now()));
 }
 document.addEventListener("visibilitychange", () => {
+  visibility();
   if (sel && views.has(sel)) sendRead(sel, views.get(sel));
   if (document.hidden) typing(false);
 });
@@ -890,3 +898,5 @@ setInterval(renderList, 30000);
 route();
 if (!sel) app.setAttribute("data-view", "list");
 sock.connect();
+// The installable app (service worker) and its notifications on this device.
+notifications($("push"), $("push-note"), S, installApp(lang));

@@ -1,0 +1,401 @@
+"""The installable worker app: manifest, service worker, offline page, push notifications,
+and what it keeps on the worker's device (the app shell, never a conversation)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import secrets
+import time
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from PIL import Image
+from playwright.sync_api import CDPSession, Page, expect
+
+CONTROLLED = """() => navigator.serviceWorker.controller !== null || new Promise((done) =>
+  navigator.serviceWorker.addEventListener("controllerchange", () => done(true)))"""
+SW_READY = """async () => {
+  const reg = await navigator.serviceWorker.ready;
+  return {scope: reg.scope, state: reg.active && reg.active.state,
+          controlled: !!navigator.serviceWorker.controller};
+}"""
+
+
+def _app(worker: Any, **options: Any) -> Page:
+    """The worker app with its service worker active and in control of the page."""
+    page: Page = worker(**options)
+    assert page.evaluate(CONTROLLED)
+    return page
+
+
+def _installability_errors(page: Page) -> list[dict[str, Any]]:
+    cdp = page.context.new_cdp_session(page)
+    try:
+        errors: list[dict[str, Any]] = cdp.send("Page.getInstallabilityErrors")[
+            "installabilityErrors"
+        ]
+        return errors
+    finally:
+        cdp.detach()
+
+
+@pytest.mark.e2e
+@pytest.mark.one_backend
+def test_the_manifest_is_linked_and_complete(worker, server_url):
+    page = worker()
+    href = page.locator("link[rel=manifest]").get_attribute("href")
+    assert href == "/app/manifest.webmanifest?lang=en"
+    response = page.request.get(href)
+    assert response.headers["content-type"] == "application/manifest+json"
+    manifest = json.loads(response.text())
+    assert manifest["name"] == "Lykta"
+    assert manifest["short_name"] == "Lykta"
+    assert manifest["start_url"] == "/app"
+    assert manifest["scope"] == "/app"
+    assert manifest["display"] == "standalone"
+    assert re.fullmatch(r"#[0-9a-f]{6}", manifest["theme_color"])
+    assert re.fullmatch(r"#[0-9a-f]{6}", manifest["background_color"])
+    purposes = set()
+    for icon in manifest["icons"]:
+        image = page.request.get(icon["src"])
+        assert image.ok, icon["src"]
+        width, height = Image.open(io.BytesIO(image.body())).size
+        assert icon["sizes"] == f"{width}x{height}"
+        purposes.add((icon["sizes"], icon["purpose"]))
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= purposes
+    # Chromium itself reads it without complaint.
+    cdp = page.context.new_cdp_session(page)
+    read = cdp.send("Page.getAppManifest")
+    assert read["url"] == f"{server_url}{href}"
+    assert read["errors"] == []
+    assert read["manifest"]["startUrl"] == f"{server_url}/app"
+
+    touch = page.locator("link[rel=apple-touch-icon]").get_attribute("href")
+    assert touch
+    image = page.request.get(touch)
+    assert Image.open(io.BytesIO(image.body())).size == (180, 180)
+
+
+@pytest.mark.e2e
+@pytest.mark.one_backend
+def test_the_service_worker_controls_the_app_and_chromium_can_install_it(
+    worker_profile, server_url
+):
+    page = worker_profile.pages[0] if worker_profile.pages else worker_profile.new_page()
+    page.goto("/app")
+    assert page.evaluate(CONTROLLED)
+    ready = page.evaluate(SW_READY)
+    assert ready == {"scope": f"{server_url}/app", "state": "activated", "controlled": True}
+    assert _installability_errors(page) == []
+
+    # The check can fail: the same page without its manifest is not installable.
+    page.evaluate("document.querySelector('link[rel=manifest]').remove()")
+    errors = _installability_errors(page)
+    assert {"errorId": "no-manifest", "errorArguments": []} in errors
+
+
+CACHED = """async () => {
+  const out = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const response = await cache.match(request);
+      out.push({url: request.url, type: response.headers.get("content-type") || "",
+                body: await response.text()});
+    }
+  }
+  return out;
+}"""
+STORED = """() => [localStorage, sessionStorage].flatMap((area) =>
+  Object.keys(area).map((key) => key + "=" + area.getItem(key)))"""
+
+
+def _shell(page: Page) -> set[str]:
+    script = page.request.get("/app/sw.js?lang=en").text()
+    found = re.search(r"^const SHELL = (\[.*\]);$", script, re.MULTILINE)
+    assert found
+    return set(json.loads(found.group(1)))
+
+
+@pytest.mark.e2e
+def test_nothing_of_a_conversation_is_kept_on_the_workers_device(
+    start_chat, worker, ui, server_url
+):
+    staff = _app(worker)
+    before = ui.conversation_ids(staff)
+    asked = "Kan någon hjälpa mig med pwa-hemligheten 7319?"
+    answered = "Ja, vi pratar om pwa-svaret 8642 här."
+
+    youth = start_chat()
+    ui.send(youth, asked)
+    ui.new_conversation(staff, before).click()
+    expect(ui.message(staff, asked)).to_have_count(1)
+    staff.get_by_test_id("take").click()
+    ui.send(staff, answered)
+    expect(ui.message(youth, answered)).to_have_count(1)
+    # Loaded again (through the service worker), with the conversation open.
+    staff.reload()
+    expect(ui.message(staff, answered)).to_have_count(1)
+
+    cached: list[dict[str, str]] = staff.evaluate(CACHED)
+    paths = {entry["url"].removeprefix(server_url) for entry in cached}
+    assert paths == _shell(staff)
+    for entry in cached:
+        assert asked not in entry["body"], entry["url"]
+        assert answered not in entry["body"], entry["url"]
+        assert 'name="csrf"' not in entry["body"], entry["url"]  # no page of a session
+        assert "json" not in entry["type"], entry["url"]
+    assert staff.evaluate("indexedDB.databases()") == []
+    stored: list[str] = staff.evaluate(STORED)
+    assert [item for item in stored if asked in item or answered in item] == []
+
+
+@pytest.mark.e2e
+@pytest.mark.one_backend
+def test_offline_the_app_shows_the_offline_page_and_comes_back(worker):
+    page = _app(worker, width=360, height=640)
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("heading", name="No connection — we will reconnect")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/app$"))
+    expect(page.get_by_test_id("retry")).to_be_visible()
+
+    # Back online: the app loads again by itself.
+    page.context.set_offline(False)
+    expect(page.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
+    expect(page.get_by_test_id("offline")).to_have_count(0)
+
+
+SHOWN = """async (count) => {
+  const reg = await navigator.serviceWorker.getRegistration("/app");
+  for (;;) {
+    const shown = await reg.getNotifications();
+    if (shown.length >= count) {
+      return shown.map((n) => ({title: n.title, body: n.body, tag: n.tag, icon: n.icon,
+                                url: n.data && n.data.url}));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}"""
+
+
+class PushService:
+    """Pushes delivered to the app's service worker through the DevTools protocol, as if
+    they came from the browser's push service (already decrypted)."""
+
+    def __init__(self, page: Page, origin: str) -> None:
+        self.origin = origin
+        self.page = page
+        self.cdp: CDPSession = page.context.new_cdp_session(page)
+        self.registrations: list[dict[str, Any]] = []
+        self.cdp.on("ServiceWorker.workerRegistrationUpdated", self._updated)
+        self.cdp.send("ServiceWorker.enable")
+
+    def _updated(self, event: dict[str, Any]) -> None:
+        self.registrations.extend(event["registrations"])
+
+    def registration_id(self) -> str:
+        deadline = time.monotonic() + 10
+        while not self.registrations and time.monotonic() < deadline:
+            self.page.wait_for_timeout(50)  # lets Playwright deliver the protocol's events
+        for each in self.registrations:
+            if each["scopeURL"] == f"{self.origin}/app" and not each["isDeleted"]:
+                return str(each["registrationId"])
+        raise AssertionError(f"no registration for /app in {self.registrations}")
+
+    def push(self, data: str) -> None:
+        self.cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": self.origin, "registrationId": self.registration_id(), "data": data},
+        )
+
+
+def _payload(kind: str, conversation: str) -> str:
+    return json.dumps(
+        {
+            "title": "New chat waiting — Fältgruppen Demo",
+            "body": "",
+            "url": f"/app#{conversation}",
+            "tag": f"{kind}-{conversation}",
+            "kind": kind,
+        }
+    )
+
+
+@pytest.mark.e2e
+@pytest.mark.one_backend
+def test_a_push_shows_a_notification_with_its_title_and_tag(worker, server_url):
+    page = _app(worker)
+    page.context.grant_permissions(["notifications"], origin=server_url)
+    pushes = PushService(page, server_url)
+
+    pushes.push(_payload("queue", "c1"))
+    shown = page.evaluate(SHOWN, 1)
+    assert shown == [
+        {
+            "title": "New chat waiting — Fältgruppen Demo",
+            "body": "",
+            "tag": "queue-c1",
+            "icon": shown[0]["icon"],
+            "url": "/app#c1",
+        }
+    ]
+    assert re.fullmatch(rf"{server_url}/static/icons/app-192\.png\?v=\w+", shown[0]["icon"])
+
+    # Something that is not the agreed payload still shows a notification (Chrome wants
+    # one for every push), saying nothing but "Lykta".
+    pushes.push("not json at all")
+    shown = page.evaluate(SHOWN, 2)
+    assert {"title": "Lykta", "tag": "lykta", "url": "/app"} in [
+        {"title": n["title"], "tag": n["tag"], "url": n["url"]} for n in shown
+    ]
+    pushes.push(json.dumps({"title": "x", "url": "https://elsewhere.example/", "kind": "risk"}))
+    shown = page.evaluate(SHOWN, 2)
+    assert sorted(n["tag"] for n in shown) == ["lykta", "queue-c1"]  # the same generic one
+
+
+@pytest.mark.e2e
+@pytest.mark.one_backend
+def test_a_message_push_is_not_shown_while_the_app_is_in_front(worker, server_url):
+    page = _app(worker)
+    page.context.grant_permissions(["notifications"], origin=server_url)
+    pushes = PushService(page, server_url)
+
+    pushes.push(_payload("message", "c2"))
+    pushes.push(_payload("risk", "c2"))
+    shown = page.evaluate(SHOWN, 1)
+    assert [n["tag"] for n in shown] == ["risk-c2"]
+
+    # No window of the app any more: the message is shown.
+    page.goto("/healthz")
+    pushes.push(_payload("message", "c3"))
+    shown = page.evaluate(SHOWN, 2)
+    assert sorted(n["tag"] for n in shown) == ["message-c3", "risk-c2"]
+
+
+FAKE_PUSH = """(() => {
+  // A browser whose push service answers: subscriptions as a real one makes them, kept
+  // in this tab so that a reload finds them.
+  const KEY = "e2e-fake-subscription";
+  const make = (json) => ({
+    endpoint: json.endpoint,
+    toJSON: () => json,
+    unsubscribe: async () => { sessionStorage.removeItem(KEY); return true; },
+  });
+  PushManager.prototype.getSubscription = async function () {
+    const kept = sessionStorage.getItem(KEY);
+    return kept ? make(JSON.parse(kept)) : null;
+  };
+  PushManager.prototype.subscribe = async function (options) {
+    if (!options.userVisibleOnly || options.applicationServerKey.length !== 65) {
+      throw new DOMException("bad options", "NotAllowedError");
+    }
+    const json = {endpoint: ENDPOINT, expirationTime: null, keys: {p256dh: P256DH, auth: AUTH}};
+    sessionStorage.setItem(KEY, JSON.stringify(json));
+    return make(json);
+  };
+})();"""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _fake_push_service(page: Page) -> str:
+    """Makes the page's browser subscribe without a push service; returns the endpoint."""
+    point = ec.generate_private_key(ec.SECP256R1()).public_key()
+    raw = point.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    endpoint = f"https://push.example.net/send/{secrets.token_urlsafe(16)}"
+    script = FAKE_PUSH.replace("ENDPOINT", json.dumps(endpoint))
+    script = script.replace("P256DH", json.dumps(_b64(raw))).replace(
+        "AUTH", json.dumps(_b64(os.urandom(16)))
+    )
+    page.context.add_init_script(script)
+    return endpoint
+
+
+@pytest.mark.e2e
+def test_notifications_are_switched_on_and_off_on_this_device(worker, server_url):
+    page = _app(worker)
+    page.context.grant_permissions(["notifications"], origin=server_url)
+    endpoint = _fake_push_service(page)
+    page.reload()
+    button = page.get_by_test_id("push")
+    note = page.get_by_test_id("push-note")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    expect(button).to_have_accessible_name("Notifications")
+
+    with page.expect_response("**/app/push/subscriptions") as saved:
+        button.click()
+    assert saved.value.status == 201
+    sent = saved.value.request.post_data_json
+    assert sent
+    assert sent["endpoint"] == endpoint
+    expect(button).to_have_attribute("aria-pressed", "true")
+    expect(note).to_have_text(
+        "Notifications are on for this device. They never show what anyone wrote."
+    )
+
+    # Loaded again, the app knows; it tells the server again, in case it forgot.
+    with page.expect_response("**/app/push/subscriptions") as again:
+        page.reload()
+    assert again.value.status == 201
+    expect(button).to_have_attribute("aria-pressed", "true")
+
+    with page.expect_response("**/app/push/subscriptions") as deleted:
+        button.press("Enter")  # the keyboard works too
+    assert deleted.value.request.method == "DELETE"
+    assert deleted.value.status == 204
+    expect(button).to_have_attribute("aria-pressed", "false")
+    expect(note).to_have_text("Notifications are off for this device.")
+
+
+@pytest.mark.e2e
+def test_a_push_service_that_cannot_be_reached_is_said_in_words(worker, server_url):
+    # The test browser has no push service: subscribing fails, as on a phone offline.
+    page = _app(worker)
+    page.context.grant_permissions(["notifications"], origin=server_url)
+    page.get_by_test_id("push").click()
+    expect(page.get_by_test_id("push-note")).to_have_text(
+        "Notifications could not be switched on: the browser did not reach its push "
+        "service. Try again later."
+    )
+    expect(page.get_by_test_id("push")).to_have_attribute("aria-pressed", "false")
+    expect(page.get_by_test_id("push")).to_have_attribute("data-state", "off")
+
+
+@pytest.mark.e2e
+@pytest.mark.one_backend
+def test_notifications_blocked_in_the_browser_are_said_in_words(worker, server_url):
+    page = _app(worker)
+    cdp = page.context.new_cdp_session(page)
+    context_id = cdp.send("Target.getTargetInfo")["targetInfo"]["browserContextId"]
+    cdp.detach()
+    browser = page.context.browser
+    assert browser is not None
+    session = browser.new_browser_cdp_session()
+    session.send(
+        "Browser.setPermission",
+        {
+            "permission": {"name": "notifications"},
+            "setting": "denied",
+            "origin": server_url,
+            "browserContextId": context_id,
+        },
+    )
+    page.reload()
+    button = page.get_by_test_id("push")
+    expect(button).to_have_attribute("data-state", "blocked")
+    button.click()
+    expect(page.get_by_test_id("push-note")).to_have_text(
+        "Notifications are blocked for Lykta in this browser's settings. Allow them there, "
+        "then try again."
+    )
