@@ -97,6 +97,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         # Every young person in these tests comes from one address, many per second;
         # the real limits are tested in tests/integration/test_rate_limits.py.
         "LYKTA_RATE_LIMIT_SCALE": "100",
+        # Pushes go to the test suite's own push service on this machine, over plain http.
+        "LYKTA_PUSH_ALLOW_INSECURE_LOCALHOST": "true",
         "PYTHONUNBUFFERED": "1",
     }
     log_path = data_dir / "server.log"
