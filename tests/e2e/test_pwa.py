@@ -399,3 +399,26 @@ def test_notifications_blocked_in_the_browser_are_said_in_words(worker, server_u
         "Notifications are blocked for Lykta in this browser's settings. Allow them there, "
         "then try again."
     )
+
+
+@pytest.mark.e2e
+@pytest.mark.one_backend
+def test_a_tapped_notification_opens_only_the_app(worker, server_url):
+    page = _app(worker)
+    (sw,) = page.context.service_workers
+    # Where a tap may lead: pages of the app on this server, nothing else.
+    targets = {
+        "/app#abc": f"{server_url}/app#abc",
+        f"{server_url}/app/profile": f"{server_url}/app/profile",
+        "https://elsewhere.example/app": f"{server_url}/app",
+        "/chat/demo": f"{server_url}/app",
+        "/apple": f"{server_url}/app",
+        "javascript:alert(1)": f"{server_url}/app",
+        "//elsewhere.example/app": f"{server_url}/app",
+    }
+    for url, expected in targets.items():
+        assert sw.evaluate("(url) => target(url).href", url) == expected, url
+
+    # What a tap does (the browser's own tap cannot be given here): the open app shows it.
+    sw.evaluate("(url) => openApp(url).then(() => true)", f"{server_url}/app#c9")
+    expect(page).to_have_url(f"{server_url}/app#c9")

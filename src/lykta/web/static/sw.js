@@ -115,17 +115,20 @@ function target(url) {
   return SCOPE;
 }
 
+// A window of the app comes to the front and shows `url`; without one, a new one opens.
+function openApp(url) {
+  return appWindows().then((wins) => {
+    const win = wins.find((c) => c.focused) || wins[0];
+    if (!win) return self.clients.openWindow(url);
+    return win
+      .focus()
+      .catch(() => win) // not allowed to bring it forward: still show the conversation
+      .then((w) => (w || win).navigate(url))
+      .catch(() => self.clients.openWindow(url));
+  });
+}
+
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const url = target((event.notification.data || {}).url).href;
-  event.waitUntil(
-    appWindows().then((wins) => {
-      const win = wins.find((c) => c.focused) || wins[0];
-      if (!win) return self.clients.openWindow(url);
-      return win
-        .focus()
-        .then((w) => (w || win).navigate(url))
-        .catch(() => self.clients.openWindow(url));
-    }),
-  );
+  event.waitUntil(openApp(target((event.notification.data || {}).url).href));
 });
