@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 from playwright.sync_api import CDPSession, Page, expect
+from tests.support.pushservice import PushService
 
 CONTROLLED = """() => navigator.serviceWorker.controller !== null || new Promise((done) =>
   navigator.serviceWorker.addEventListener("controllerchange", () => done(true)))"""
@@ -185,7 +186,7 @@ SHOWN = """async (count) => {
 }"""
 
 
-class PushService:
+class DeliveredPush:
     """Pushes delivered to the app's service worker through the DevTools protocol, as if
     they came from the browser's push service (already decrypted)."""
 
@@ -233,7 +234,7 @@ def _payload(kind: str, conversation: str) -> str:
 def test_a_push_shows_a_notification_with_its_title_and_tag(worker, server_url):
     page = _app(worker)
     page.context.grant_permissions(["notifications"], origin=server_url)
-    pushes = PushService(page, server_url)
+    pushes = DeliveredPush(page, server_url)
 
     pushes.push(_payload("queue", "c1"))
     shown = page.evaluate(SHOWN, 1)
@@ -265,7 +266,7 @@ def test_a_push_shows_a_notification_with_its_title_and_tag(worker, server_url):
 def test_a_message_push_is_not_shown_while_the_app_is_in_front(worker, server_url):
     page = _app(worker)
     page.context.grant_permissions(["notifications"], origin=server_url)
-    pushes = PushService(page, server_url)
+    pushes = DeliveredPush(page, server_url)
 
     pushes.push(_payload("message", "c2"))
     pushes.push(_payload("risk", "c2"))
@@ -280,25 +281,30 @@ def test_a_message_push_is_not_shown_while_the_app_is_in_front(worker, server_ur
 
 
 FAKE_PUSH = """(() => {
-  // A browser whose push service answers: subscriptions as a real one makes them, kept
-  // in this tab so that a reload finds them.
+  // The browser's side of a push service (which Chromium cannot reach here): it hands out
+  // the subscription it was given, for the server key it was given, and keeps it in this
+  // tab so that a reload finds it.
+  const SUBSCRIPTION = %s;
+  const SERVER_KEY = %s;
   const KEY = "e2e-fake-subscription";
   const make = (json) => ({
     endpoint: json.endpoint,
     toJSON: () => json,
     unsubscribe: async () => { sessionStorage.removeItem(KEY); return true; },
   });
+  const b64 = (bytes) => btoa(String.fromCharCode(...bytes))
+    .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
   PushManager.prototype.getSubscription = async function () {
     const kept = sessionStorage.getItem(KEY);
     return kept ? make(JSON.parse(kept)) : null;
   };
   PushManager.prototype.subscribe = async function (options) {
-    if (!options.userVisibleOnly || options.applicationServerKey.length !== 65) {
-      throw new DOMException("bad options", "NotAllowedError");
+    const key = options.applicationServerKey;
+    if (!options.userVisibleOnly || key.length !== 65 || (SERVER_KEY && b64(key) !== SERVER_KEY)) {
+      throw new DOMException("refused", "NotAllowedError");
     }
-    const json = {endpoint: ENDPOINT, expirationTime: null, keys: {p256dh: P256DH, auth: AUTH}};
-    sessionStorage.setItem(KEY, JSON.stringify(json));
-    return make(json);
+    sessionStorage.setItem(KEY, JSON.stringify(SUBSCRIPTION));
+    return make(SUBSCRIPTION);
   };
 })();"""
 
@@ -307,18 +313,23 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def _fake_push_service(page: Page) -> str:
-    """Makes the page's browser subscribe without a push service; returns the endpoint."""
-    point = ec.generate_private_key(ec.SECP256R1()).public_key()
-    raw = point.public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    endpoint = f"https://push.example.net/send/{secrets.token_urlsafe(16)}"
-    script = FAKE_PUSH.replace("ENDPOINT", json.dumps(endpoint))
-    script = script.replace("P256DH", json.dumps(_b64(raw))).replace(
-        "AUTH", json.dumps(_b64(os.urandom(16)))
-    )
-    page.context.add_init_script(script)
+def _browser_push_service(
+    page: Page, subscription: dict[str, Any] | None = None, key: str | None = None
+) -> str:
+    """The page's browser subscribes without reaching a push service: to ``subscription``
+    (for the server key ``key``), or to a made-up one. Returns the endpoint."""
+    if subscription is None:
+        point = ec.generate_private_key(ec.SECP256R1()).public_key()
+        raw = point.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        subscription = {
+            "endpoint": f"https://push.example.net/send/{secrets.token_urlsafe(16)}",
+            "expirationTime": None,
+            "keys": {"p256dh": _b64(raw), "auth": _b64(os.urandom(16))},
+        }
+    page.context.add_init_script(FAKE_PUSH % (json.dumps(subscription), json.dumps(key)))
+    endpoint: str = subscription["endpoint"]
     return endpoint
 
 
@@ -326,7 +337,7 @@ def _fake_push_service(page: Page) -> str:
 def test_notifications_are_switched_on_and_off_on_this_device(worker, server_url):
     page = _app(worker)
     page.context.grant_permissions(["notifications"], origin=server_url)
-    endpoint = _fake_push_service(page)
+    endpoint = _browser_push_service(page)
     page.reload()
     button = page.get_by_test_id("push")
     note = page.get_by_test_id("push-note")
@@ -422,3 +433,44 @@ def test_a_tapped_notification_opens_only_the_app(worker, server_url):
     # What a tap does (the browser's own tap cannot be given here): the open app shows it.
     sw.evaluate("(url) => openApp(url).then(() => true)", f"{server_url}/app#c9")
     expect(page).to_have_url(f"{server_url}/app#c9")
+
+
+def _duty(page: Page, on: bool) -> None:
+    duty = page.get_by_test_id("duty")
+    expect(duty).to_have_attribute("aria-checked", re.compile("^(true|false)$"))
+    if (duty.get_attribute("aria-checked") == "true") != on:
+        duty.click()
+    expect(duty).to_have_attribute("aria-checked", "true" if on else "false")
+
+
+@pytest.mark.e2e
+def test_a_new_chat_becomes_a_notification_on_the_workers_phone(worker, start_chat, ui, server_url):
+    """The whole way: the worker switches notifications on with the button, a young person
+    writes, the server's push reaches the push service, and the browser shows it."""
+    staff = _app(worker)
+    staff.context.grant_permissions(["notifications"], origin=server_url)
+    key = staff.request.get("/app/push/key").json()["public_key"]
+    with PushService() as service:
+        subscription = service.subscribe(application_server_key=key)
+        _browser_push_service(staff, subscription, key)
+        staff.reload()
+        staff.get_by_test_id("push").click()
+        expect(staff.get_by_test_id("push")).to_have_attribute("aria-pressed", "true")
+        _duty(staff, True)
+        try:
+            before = ui.conversation_ids(staff)
+            youth = start_chat()
+            ui.send(youth, "Jag heter Saga och det är hemligt")
+            conversation = ui.new_conversation(staff, before).get_attribute("data-id")
+            [delivery] = service.wait_for_delivery(subscription["endpoint"])
+        finally:
+            _duty(staff, False)
+            staff.get_by_test_id("push").click()
+            expect(staff.get_by_test_id("push")).to_have_attribute("aria-pressed", "false")
+
+    # The push service hands what it decrypted to the browser, which wakes the app.
+    DeliveredPush(staff, server_url).push(delivery.payload.decode())
+    shown = staff.evaluate(SHOWN, 1)
+    assert [(n["title"], n["body"], n["tag"], n["url"]) for n in shown] == [
+        ("New chat waiting — Fältgruppen Demo", "", f"queue-{conversation}", f"/app#{conversation}")
+    ]
