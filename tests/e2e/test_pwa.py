@@ -474,3 +474,18 @@ def test_a_new_chat_becomes_a_notification_on_the_workers_phone(worker, start_ch
     assert [(n["title"], n["body"], n["tag"], n["url"]) for n in shown] == [
         ("New chat waiting — Fältgruppen Demo", "", f"queue-{conversation}", f"/app#{conversation}")
     ]
+
+
+@pytest.mark.e2e
+@pytest.mark.one_backend
+def test_the_app_tells_the_server_when_it_is_in_front(new_page, worker_session):
+    # The server sends no "new message" push to a worker whose app is in front.
+    page = new_page(None, storage_state=worker_session)
+    sent: list[Any] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda data: sent.append(json.loads(data))))
+    page.goto("/app")
+    expect(page.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
+    deadline = time.monotonic() + 10
+    while not any(f.get("type") == "visibility" for f in sent) and time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # lets Playwright deliver the socket's events
+    assert {"type": "visibility", "visible": True} in sent
