@@ -37,6 +37,9 @@ class PushOff(PushError):
 
 
 PUSH_OFF = N_("Notifications are switched off on this server.")
+OTHER_TEAM = N_(
+    "This device's notifications were set up for another team: switch them off and on again."
+)
 
 
 def check_push_on(rt: Runtime) -> None:
@@ -60,7 +63,9 @@ async def do_subscribe(
     rt: Runtime, caller: StaffIdentity, data: Any, *, locale: str, origin: str | None
 ) -> None:
     """Store this device's subscription for the caller's session. The same endpoint again
-    (a reload, or another worker logging in on the device) updates the one row."""
+    (a reload, or another worker of the team logging in on the device) updates the one row.
+    Another team's endpoint is refused: the browser made it with that team's key, so the
+    app must subscribe anew (and a worker cannot take another team's device)."""
     subscription = check_new_subscription(rt, data)
     origin = origin if origin and origin.startswith("https://") and len(origin) <= 200 else None
     for attempt in range(2):
@@ -76,6 +81,8 @@ async def do_subscribe(
                 if row is None:
                     row = PushSubscription(endpoint=subscription.endpoint)
                     session.add(row)
+                elif row.team_id != caller.team_id:
+                    raise PushError(OTHER_TEAM)
                 row.team_id = caller.team_id
                 row.user_id = caller.user_id
                 row.session_hash = caller.session_hash

@@ -47,6 +47,13 @@ async def test_the_same_device_again_updates_its_one_row(
     [row] = await rows(rt)
     assert (row.user_id, row.session_hash, row.locale) == (bo.user_id, bo.session_hash, "en")
     assert row.origin == "https://chat.example.se"
+    # A worker of another team cannot take it: the browser made it with this team's key.
+    dag = await identity(rt, seeded.workers["Dag"].user_id)
+    with pytest.raises(PushError) as refused:
+        await service.do_subscribe(rt, dag, made, locale="sv", origin=None)
+    assert refused.value.message == service.OTHER_TEAM
+    [row] = await rows(rt)
+    assert row.user_id == bo.user_id
 
 
 async def test_a_worker_keeps_ten_devices_the_oldest_goes(
