@@ -115,6 +115,7 @@ def test_worker_on_a_phone_sees_list_or_conversation(start_chat, worker, ui):
 def test_worker_logs_out(fresh_login):
     staff = fresh_login()
     expect(staff.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
+    staff.get_by_test_id("menu").click()  # log out is in the menu
     staff.get_by_test_id("logout").click()
     expect(staff).to_have_url(re.compile(r"/app/login$"))
     staff.goto("/app")

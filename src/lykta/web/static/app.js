@@ -2,7 +2,7 @@
 // in the URL hash (#<id>) so the phone's back button returns to the list. Every
 // conversation the worker has opened stays subscribed, with its own state (view).
 import {
-  $, readJSON, fmt, el, newId, msgItem, setStatus, setTime, stick, composer, toDate, clock,
+  $, readJSON, fmt, el, newId, msgItem, setStatus, setTime, stick, composer, toDate, clock, say, toEnd,
   Sequencer, Outbox, ReliableSocket, TERMINAL, RETRY,
 } from "./wsclient.js";
 import { installApp, notifications } from "./push.js";
@@ -29,12 +29,14 @@ let H = { me: null, colleagues: [], canned_replies: [], topics: [], outcomes: []
 let me = null; // {id, first_name}
 let sel = null;
 let onDuty = false;
+const connText = $("conn").textContent;
 
 const sock = new ReliableSocket("/ws/staff", {
   open() {},
   frame: frame,
   status(up) {
     $("conn").hidden = up;
+    if (!up) say($("conn"), connText); // heard, not only shown
   },
   closed(code) {
     if (code === 4401) {
@@ -85,6 +87,7 @@ function hello(f) {
   typingOn = null;
   duty(!!f.on_duty);
   buildForms();
+  $("canned-toggle").hidden = !(f.canned_replies || []).length;
   views.forEach((v, id) => sock.send({ type: "open", conversation_id: id, last_seq: v.seq.last }));
   sock.ready = true;
   visibility();
@@ -314,8 +317,6 @@ function view(id) {
   let v = views.get(id);
   if (v) return v;
   const ol = el("ol", "msgs");
-  ol.setAttribute("aria-live", "polite");
-  ol.setAttribute("aria-relevant", "additions");
   ol.setAttribute("data-testid", "messages");
   const notes = el("ol", "notelist");
   notes.setAttribute("data-testid", "note-list");
@@ -364,6 +365,7 @@ function apply(id, v, m) {
     li = msgItem("theirs", S.youth, m.body, m.at);
     youthTyping(id, v, false);
     if (m.seq > v.base && (id !== sel || document.hidden)) notify(id, S.new_message);
+    if (m.seq > v.base && id === sel && m.body) say($("said"), S.youth + ": " + m.body); // news, not history
   } else {
     li = v.pend.get(m.client_id) || v.bySeq.get(m.seq);
     if (li) {
@@ -645,7 +647,7 @@ function select(id) {
   notice("");
   thread.textContent = "";
   $("notelist").textContent = "";
-  $("canned").hidden = true;
+  showCanned(false);
   if (id) {
     const v = view(id);
     thread.appendChild(v.ol);
@@ -654,12 +656,12 @@ function select(id) {
     notesHead(v);
     typingEl.hidden = !v.typing;
     head();
-    thread.scrollTop = thread.scrollHeight;
+    toEnd(thread);
     sendRead(id, v);
   } else $("notes").hidden = true;
   update();
   renderList();
-  if (id) $("conv-title").focus();
+  if (id) $("conv-title").focus({ preventScroll: true }); // the newest messages stay in view
   else if (prev) {
     const a = listEl.querySelector('[data-id="' + prev + '"]');
     if (a) a.focus();
@@ -694,6 +696,7 @@ $("more-wrap").addEventListener("keydown", (e) => {
 $("take").addEventListener("click", () => {
   mine.add(sel);
   act({ type: "take", conversation_id: sel });
+  ta.focus(); // the next step is the reply (the button goes away once taken)
 });
 
 // Closing: the team's topics and an outcome, then `close`.
@@ -764,6 +767,29 @@ $("handover-cancel").addEventListener("click", () => {
   closeDialog();
   $("more").focus();
 });
+// Escape closes the dialog too; focus then goes back to where it was opened from.
+dialog.addEventListener("close", () => {
+  if (document.activeElement === document.body || dialog.contains(document.activeElement)) $("more").focus();
+});
+// Tab stays in the dialog: from its last control to the first (a radio group is one stop).
+dialog.addEventListener("keydown", (e) => {
+  if (e.key !== "Tab") return;
+  const all = Array.from(dialog.querySelectorAll("input, textarea, button")).filter(
+    (x) => !x.disabled && x.getClientRects().length,
+  );
+  const a = document.activeElement;
+  const first = all[0];
+  const last = all[all.length - 1];
+  if (!first) return;
+  const group = first.type === "radio" ? dialog.querySelector('[name="' + first.name + '"]:checked') : null;
+  if (e.shiftKey && (a === first || (group && a.name === first.name))) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && a === last) {
+    e.preventDefault();
+    (group || first).focus();
+  }
+});
 $("handover-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const to = dialog.querySelector("[name=to]:checked");
@@ -797,6 +823,27 @@ $("block-yes").addEventListener("click", () => {
   act({ type: "block", conversation_id: sel });
 });
 
+// Escape cancels a confirm step, as its Cancel button does; and closes the header's menu.
+[
+  ["confirm", "confirm-no"],
+  ["block-confirm", "block-no"],
+  ["redact-confirm", "redact-no"],
+].forEach(([panel, no]) =>
+  $(panel).addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    e.preventDefault();
+    $(no).click();
+  }),
+);
+const menu = document.querySelector(".menu");
+if (menu) {
+  menu.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || !menu.open) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+}
+
 $("redact-no").addEventListener("click", () => {
   const b = removing && removing.li.querySelector(".msg-remove");
   panels(null);
@@ -825,9 +872,9 @@ const update = composer($("composer"), ta, $("counter"), C.max_length || 4000, S
   setStatus(li, S.pending);
   v.pend.set(x.client_id, li);
   stick(thread, () => v.ol.appendChild(li));
-  thread.scrollTop = thread.scrollHeight;
+  toEnd(thread);
   typing(false);
-  $("canned").hidden = true;
+  showCanned(false);
   if (sock.ready) sock.send(Object.assign({ type: "send" }, x));
 });
 
@@ -854,26 +901,34 @@ function expand(r, at) {
   ta.value = ta.value.slice(0, at.start) + body + ta.value.slice(at.end);
   const caret = at.start + body.length;
   ta.setSelectionRange(caret, caret);
-  $("canned").hidden = true;
+  showCanned(false);
   update();
   typing(true);
 }
 
-function suggest() {
-  const list = $("canned");
-  const at = slash();
+// The ready replies: "/" in the text lists the matching ones; the button beside the text
+// lists them all (one thumb, or the keyboard: arrow keys in the list, Escape back).
+const cannedList = $("canned");
+const cannedBtn = $("canned-toggle");
+function showCanned(on) {
+  cannedList.hidden = !on;
+  cannedBtn.setAttribute("aria-expanded", on ? "true" : "false");
+}
+
+function suggest(all) {
+  const list = cannedList;
+  const at = all ? { matches: H.canned_replies || [] } : slash();
   list.textContent = "";
-  list.hidden = !at || !at.matches.length;
+  showCanned(!!at && at.matches.length > 0);
   if (list.hidden) return;
-  at.matches.slice(0, 6).forEach((r) => {
+  at.matches.slice(0, all ? undefined : 6).forEach((r) => {
     const b = el("button", "canned-item");
     b.type = "button";
     b.setAttribute("data-key", r.key);
     b.appendChild(el("strong", null, "/" + r.key));
     b.appendChild(el("span", "muted", " " + fill(r.body)));
     b.addEventListener("click", () => {
-      const now = slash();
-      if (now) expand(r, now);
+      expand(r, slash() || { start: ta.selectionStart, end: ta.selectionEnd });
       ta.focus();
     });
     list.appendChild(el("li")).appendChild(b);
@@ -891,6 +946,26 @@ ta.addEventListener("keydown", (e) => {
 ta.addEventListener("input", () => {
   typing(ta.value.trim() !== "");
   suggest();
+});
+cannedBtn.addEventListener("click", () => {
+  if (!cannedList.hidden) {
+    showCanned(false);
+    return ta.focus();
+  }
+  suggest(true);
+  const first = cannedList.querySelector("button");
+  if (first) first.focus();
+});
+cannedList.addEventListener("keydown", (e) => {
+  const items = Array.from(cannedList.querySelectorAll("button"));
+  const i = items.indexOf(document.activeElement);
+  if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+    e.preventDefault();
+    items[(i + (e.key === "ArrowDown" ? 1 : items.length - 1)) % items.length].focus();
+  } else if (e.key === "Escape") {
+    showCanned(false);
+    ta.focus();
+  }
 });
 
 addEventListener("hashchange", route);

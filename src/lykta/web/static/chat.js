@@ -3,7 +3,7 @@
 // without identifying anyone; messages are never stored on the device. Only if the young
 // person ticks "Remember me on this device" are the same keys kept in localStorage too.
 import {
-  $, readJSON, fmt, el, newId, msgItem, setStatus, setTime, stick, composer,
+  $, readJSON, fmt, el, newId, msgItem, setStatus, setTime, stick, composer, say, toEnd,
   Sequencer, Outbox, ReliableSocket, TERMINAL, RETRY,
 } from "./wsclient.js";
 
@@ -30,6 +30,8 @@ let profile = null; // {first_name, photo, introduction} of who answers
 let staffRead = 0; // how far the workers have read
 let feedback = null; // the answer to "Did this help?", once given
 let queueKey = "";
+let base = -1; // the last seq already there when the page got the conversation: history
+const connText = $("conn").textContent;
 const pend = new Map(); // client_id -> own row not yet in the sequence
 const bySeq = new Map(); // acked seq -> own row, in case a message frame lacks client_id
 const removed = new Set(); // seqs whose text a worker removed, also before they arrive
@@ -125,6 +127,7 @@ const sock = new ReliableSocket("/ws/chat", {
   },
   status(up) {
     $("conn").hidden = up;
+    if (!up) say($("conn"), connText); // heard, not only shown
   },
 });
 
@@ -165,6 +168,7 @@ function ready(f) {
   $("chat").setAttribute("data-kind", kind);
   if (f.staff_read_seq > staffRead) staffRead = f.staff_read_seq;
   if (f.feedback) feedback = f.feedback;
+  if (base < 0) base = f.last_seq || 0;
   showChat(!!f.resume_code);
   if (f.profile) showWorker(f.profile);
   setState(f.state, f.worker);
@@ -331,6 +335,7 @@ function apply(m) {
   } else {
     showTyping(false);
     li = msgItem("theirs", m.author || S.worker, m.body, m.at);
+    if (m.seq > base && m.body) say($("said"), (m.author || S.worker) + ": " + m.body);
   }
   bySeq.delete(m.seq);
   if (m.redacted || removed.has(m.seq)) showRemoved(li);
@@ -438,6 +443,7 @@ function reset() {
   seq.buf.clear();
   seq = newSeq();
   staffRead = readSent = 0;
+  base = -1;
   feedback = profile = worker = null;
   $("who").hidden = true;
   $("intro").hidden = false;
@@ -612,7 +618,7 @@ composer($("composer"), ta, $("counter"), MAX, S, (body) => {
   outbox.add(x);
   addPending(x);
   typing(false);
-  main.scrollTop = main.scrollHeight;
+  toEnd(main);
   if (sock.ready) sock.send(Object.assign({ type: "send" }, x));
 });
 

@@ -66,6 +66,13 @@ export function msgItem(kind, who, body, at) {
   return li;
 }
 
+// Has a live region say `text`: emptied, then filled a moment later, so that the same words
+// are said again and a region that was just shown is heard.
+export function say(region, text) {
+  region.textContent = "";
+  setTimeout(() => (region.textContent = text), 50);
+}
+
 export function setStatus(li, text, failed) {
   li.st.textContent = text;
   li.classList.toggle("failed", !!failed);
@@ -335,9 +342,19 @@ export function composer(form, ta, counter, max, S, onSend) {
   return update;
 }
 
+// What scrolls the messages: their box, or the whole page when the text is so large for
+// the screen that the page scrolls as one (lykta.css, "large text").
+const scrolls = (box) => (getComputedStyle(box).overflowY === "visible" ? document.scrollingElement : box);
+
 // Keep the newest message in view when the reader is already near the bottom.
-export function stick(scroller, fn) {
+export function stick(box, fn) {
+  const scroller = scrolls(box);
   const near = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
   fn();
   if (near) scroller.scrollTop = scroller.scrollHeight;
+}
+
+export function toEnd(box) {
+  const scroller = scrolls(box);
+  scroller.scrollTop = scroller.scrollHeight;
 }
