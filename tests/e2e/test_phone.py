@@ -5,7 +5,9 @@ Thumb reach, as checked here: on a 640 px high screen held in one hand, the lowe
 (y ≥ 427) is where the thumb rests. The worker's duty switch (list), the conversation's
 actions, the ready-replies button, the reply box and Send all lie entirely there. The list
 entries start under the one-row header and fill the middle; the Back link is at the top
-left, out of reach, and the phone's own back button or gesture does the same."""
+left, out of reach, and the phone's own back button or gesture does the same. With twice
+the default font size the page scrolls as one: the composer stays at the bottom of the
+screen, and the actions are at the end of the conversation, just above it."""
 
 from __future__ import annotations
 
