@@ -240,3 +240,44 @@ def test_a_large_system_font_keeps_the_composer_in_view(
     staff.get_by_test_id("composer-input").fill("Svar i stor text")
     staff.get_by_test_id("send").tap()
     expect(ui.message(youth, "Svar i stor text")).to_have_count(1)
+
+
+WORKER_PAGES = [
+    "/app/profile",
+    *(
+        "/app/admin/" + name
+        for name in (
+            "members",
+            "settings",
+            "privacy",
+            "hours",
+            "help",
+            "topics",
+            "replies",
+            "risk",
+            "retention",
+            "blocks",
+            "audit",
+        )
+    ),
+]
+
+
+@pytest.mark.e2e
+def test_every_worker_page_fits_a_phone(
+    new_page: Callable[..., Page], worker_session: dict[str, Any]
+) -> None:
+    """The login page, the account page and every admin page: no sideways scrolling of the
+    page, and every control a 44 px target."""
+    login = new_page("/app/login", **PHONE)
+    fits(login)
+    staff = new_page(None, storage_state=worker_session, **PHONE)
+    found = {}
+    for path in WORKER_PAGES:
+        staff.goto(path)
+        expect(staff).to_have_url(re.compile(re.escape(path) + "$"))
+        small = staff.evaluate(SMALL_TARGETS)
+        wide = staff.evaluate("document.documentElement.scrollWidth")
+        if small or wide > WIDTH:
+            found[path] = (wide, small)
+    assert found == {}
