@@ -34,7 +34,7 @@ from lykta.staff.routes import router as staff_router
 from lykta.staff.web import Forbidden, NotLoggedIn
 from lykta.teams.admin_routes import router as team_admin_router
 from lykta.teams.privacy_routes import router as privacy_router
-from lykta.web import openapi, pages
+from lykta.web import openapi, pages, widget
 from lykta.web.csrf import CsrfCookie
 from lykta.web.pwa import router as pwa_router
 from lykta.web.render import STATIC, static_version
@@ -53,6 +53,7 @@ ROUTERS = (
     retention_router,
     push_router,
     photo_router,
+    widget.router,
     openapi.router,
 )
 """Every HTTP router of the app (the isolation tests walk these)."""

@@ -48,6 +48,7 @@ PUBLIC = {
     "/app/sw.js",
     "/app/offline",
     "/photos/{token}.jpg",
+    "/widget.js",
     "/ws/chat",
 }
 """Routes anyone may reach: the youth side, and the steps of logging in."""

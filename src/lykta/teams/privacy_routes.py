@@ -1,5 +1,6 @@
 """The team admin's page for how the young person's page hides itself: quick exit
-destination, neutral tab title and icon, and the sites allowed to embed the chat.
+destination, neutral tab title and icon, the sites allowed to embed the chat, and the line
+those sites add to their pages (``/widget.js``).
 
 Admins only; the POST passes the CSRF check, then redirects back (POST-redirect-GET) or
 shows the form again with status 400, what was typed, and the reason.
@@ -20,6 +21,7 @@ from lykta.teams import privacy
 from lykta.teams.admin_service import team_of
 from lykta.web.pages import NO_STORE, request_locale, runtime
 from lykta.web.render import static_url, translate
+from lykta.web.widget import public_origin, snippet
 
 router = APIRouter(prefix="/app/admin")
 Admin = Annotated[StaffIdentity, Depends(current_admin)]
@@ -46,6 +48,7 @@ async def _privacy_page(
         ],
         "error": error.translated(locale) if error else None,
         "saved": error is None and request.query_params.get("saved") == "1",
+        "snippet": snippet(public_origin(request, rt.settings), team.slug),
     }
     status = 400 if error else 200
     return page(request, "admin_privacy.html", context, caller=caller, status_code=status)

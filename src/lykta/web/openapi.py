@@ -99,6 +99,10 @@ EXTRA: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("get", "/photos/{token}.jpg"): {
         "200": {"description": "The picture", "content": {"image/jpeg": {}}},
     },
+    ("get", "/widget.js"): {
+        "200": {"description": "The embedding script", "content": {"text/javascript": {}}},
+        "304": {"description": "Not changed since the copy with this entity tag"},
+    },
     ("get", "/app/login/code"): {"303": REDIRECT},
     ("get", "/app/enrol"): {"303": REDIRECT},
     ("post", "/app/login"): {

@@ -78,11 +78,14 @@ async def chat_page(request: Request, slug: str) -> Response:
         for n in defaults.help_numbers(team)
     ]
     shown = youth_page(team, rt.settings.quick_exit_url)
+    # In the frame /widget.js opens; the page is the same, it only talks to the widget.
+    embed = request.query_params.get("embed") == "1"
     config = {
         "team": team.slug,
         "max_length": MAX_MESSAGE_LENGTH,
         "quick_exit_url": shown.quick_exit_url,
         "open": status.open,
+        "embed": embed,
     }
     return render(
         request,
@@ -100,6 +103,7 @@ async def chat_page(request: Request, slug: str) -> Response:
             "team_open": status.open,
             "next_opening": next_opening,
             "help_numbers": numbers,
+            "embed": embed,
         },
         # Only the sites the team named may show this page in a frame.
         headers={**NO_STORE, **framing_headers(shown.embed_origins)},

@@ -124,3 +124,12 @@ STAFF_STRINGS: dict[str, str] = {
         "Try again later."
     ),
 }
+
+# The embedding widget's own controls on the host site (``web/widget.py`` puts every
+# language in ``/widget.js``; the host page's ``lang`` picks one). The chat in its frame
+# carries all other text.
+WIDGET_STRINGS: dict[str, str] = {
+    "open": N_("Chat with us"),
+    "close": N_("Hide the chat"),
+    "title": N_("Anonymous chat"),
+}

@@ -451,13 +451,32 @@ function reset() {
   $("start").disabled = false;
 }
 
+// In a frame, quick exit takes the whole tab from the host page. In the widget's frame
+// (?embed=1) the widget replaces the host page when told (the message carries only the
+// exit address; one navigation, not two racing). In a site's own frame, this frame moves the
+// top window (allowed once the young person has touched it), else leaves itself.
+// Nothing about the host page is read or sent.
+const embedded = C.embed && window.parent !== window;
+let leaving = false;
 function quit() {
+  if (leaving) return;
+  leaving = true;
+  const url = C.quick_exit_url || $("exit").href;
   keep = false;
   sock.stop(); // nothing may touch the page once it is emptied below
   forget(true);
   document.title = "";
   document.body.textContent = "";
-  location.replace(C.quick_exit_url || $("exit").href);
+  if (embedded) return window.parent.postMessage({ lykta: "exit", url: url }, "*");
+  if (window.top !== window) {
+    try {
+      window.top.location.replace(url);
+      return;
+    } catch (err) {
+      /* a frame the young person never touched may not move the top window */
+    }
+  }
+  location.replace(url);
 }
 
 $("exit").addEventListener("click", (e) => {
@@ -469,7 +488,12 @@ document.addEventListener("keydown", (e) => {
   if (e.key !== "Escape" && e.key !== "Esc") return;
   const t = Date.now();
   if (t - lastEsc < 1000) quit();
+  else if (embedded) window.parent.postMessage({ lykta: "close" }, "*"); // the widget hides us
   lastEsc = t;
+});
+// The widget saw the second Esc (the first one hid this frame and left focus with it).
+window.addEventListener("message", (e) => {
+  if (embedded && e.source === window.parent && e.data && e.data.lykta === "exit") quit();
 });
 
 $("start").addEventListener("click", () => {
@@ -623,6 +647,13 @@ composer($("composer"), ta, $("counter"), MAX, S, (body) => {
 });
 
 $("remember").checked = remember;
+// A browser may refuse storage to a frame on another site (third-party storage blocked):
+// then nothing can be remembered, and the chat lasts as long as the frame.
+try {
+  localStorage.length;
+} catch (err) {
+  $("remember").parentNode.hidden = $("remember-help").hidden = true;
+}
 if (saved && saved.code) {
   // A fresh page has no history: resume from 0 and let the server send it all.
   code = saved.code;
