@@ -95,8 +95,10 @@ def test_the_service_worker_controls_the_app_and_chromium_can_install_it(
     assert ready == {"scope": f"{server_url}/app", "state": "activated", "controlled": True}
     assert _installability_errors(page) == []
 
-    # The check can fail: the same page without its manifest is not installable.
-    page.evaluate("document.querySelector('link[rel=manifest]').remove()")
+    # The check can fail: a page of the app without the manifest (the offline page, under
+    # the same service worker) is not installable.
+    page.goto("/app/offline")
+    assert page.evaluate(CONTROLLED)
     errors = _installability_errors(page)
     assert {"errorId": "no-manifest", "errorArguments": []} in errors
 
@@ -174,12 +176,14 @@ def test_offline_the_app_shows_the_offline_page_and_comes_back(worker):
 
 
 SHOWN = """async (count) => {
+  // The notifications shown, once there are `count` of them (or after 10 s, whatever is).
   const reg = await navigator.serviceWorker.getRegistration("/app");
+  const until = Date.now() + 10000;
   for (;;) {
     const shown = await reg.getNotifications();
-    if (shown.length >= count) {
+    if (shown.length >= count || Date.now() > until) {
       return shown.map((n) => ({title: n.title, body: n.body, tag: n.tag, icon: n.icon,
-                                url: n.data && n.data.url}));
+                                badge: n.badge, url: n.data && n.data.url}));
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -188,32 +192,36 @@ SHOWN = """async (count) => {
 
 class DeliveredPush:
     """Pushes delivered to the app's service worker through the DevTools protocol, as if
-    they came from the browser's push service (already decrypted)."""
+    they came from the browser's push service (already decrypted). The page must be
+    controlled by the service worker when this is made: the protocol may report other
+    contexts' registrations for the same scope, and the page tells which is its own."""
 
     def __init__(self, page: Page, origin: str) -> None:
         self.origin = origin
         self.page = page
         self.cdp: CDPSession = page.context.new_cdp_session(page)
-        self.registrations: list[dict[str, Any]] = []
-        self.cdp.on("ServiceWorker.workerRegistrationUpdated", self._updated)
+        self.target = self.cdp.send("Target.getTargetInfo")["targetInfo"]["targetId"]
+        self.versions: list[dict[str, Any]] = []
+        self.cdp.on("ServiceWorker.workerVersionUpdated", self._updated)
         self.cdp.send("ServiceWorker.enable")
+        self.registration = self._own_registration()
 
     def _updated(self, event: dict[str, Any]) -> None:
-        self.registrations.extend(event["registrations"])
+        self.versions.extend(event["versions"])
 
-    def registration_id(self) -> str:
+    def _own_registration(self) -> str:
         deadline = time.monotonic() + 10
-        while not self.registrations and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            for version in self.versions:
+                if self.target in version.get("controlledClients", []):
+                    return str(version["registrationId"])
             self.page.wait_for_timeout(50)  # lets Playwright deliver the protocol's events
-        for each in self.registrations:
-            if each["scopeURL"] == f"{self.origin}/app" and not each["isDeleted"]:
-                return str(each["registrationId"])
-        raise AssertionError(f"no registration for /app in {self.registrations}")
+        raise AssertionError(f"no service worker controls the page: {self.versions}")
 
     def push(self, data: str) -> None:
         self.cdp.send(
             "ServiceWorker.deliverPushMessage",
-            {"origin": self.origin, "registrationId": self.registration_id(), "data": data},
+            {"origin": self.origin, "registrationId": self.registration, "data": data},
         )
 
 
@@ -244,10 +252,12 @@ def test_a_push_shows_a_notification_with_its_title_and_tag(worker, server_url):
             "body": "",
             "tag": "queue-c1",
             "icon": shown[0]["icon"],
+            "badge": shown[0]["badge"],
             "url": "/app#c1",
         }
     ]
     assert re.fullmatch(rf"{server_url}/static/icons/app-192\.png\?v=\w+", shown[0]["icon"])
+    assert re.fullmatch(rf"{server_url}/static/icons/app-badge-96\.png\?v=\w+", shown[0]["badge"])
 
     # Something that is not the agreed payload still shows a notification (Chrome wants
     # one for every push), saying nothing but "Lykta".
@@ -454,6 +464,7 @@ def test_a_new_chat_becomes_a_notification_on_the_workers_phone(worker, start_ch
         subscription = service.subscribe(application_server_key=key)
         _browser_push_service(staff, subscription, key)
         staff.reload()
+        expect(staff.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
         staff.get_by_test_id("push").click()
         expect(staff.get_by_test_id("push")).to_have_attribute("aria-pressed", "true")
         _duty(staff, True)

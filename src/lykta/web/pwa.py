@@ -44,7 +44,8 @@ ICONS = (
     {"src": "icons/app-maskable-512.png", "sizes": "512x512", "purpose": "maskable"},
 )
 NOTIFICATION_ICON = "icons/app-192.png"
-PLACEHOLDERS = ('["__SHELL__"]', '"__VERSION__"', '"__ICON__"', '"__OFFLINE__"')
+NOTIFICATION_BADGE = "icons/app-badge-96.png"  # the status bar's: white on transparent
+PLACEHOLDERS = ('["__SHELL__"]', '"__VERSION__"', '"__ICON__"', '"__BADGE__"', '"__OFFLINE__"')
 
 
 def offline_url(locale: str) -> str:
@@ -59,6 +60,7 @@ def shell(locale: str) -> list[str]:
         *(f"/static/{name}" for name in MODULES),
         static_url("offline.js"),
         static_url(NOTIFICATION_ICON),
+        static_url(NOTIFICATION_BADGE),
         offline_url(locale),
     ]
 
@@ -82,6 +84,7 @@ def service_worker(locale: str) -> str:
         json.dumps(urls),
         json.dumps(f"lykta-shell-{digest.hexdigest()[:12]}"),
         json.dumps(static_url(NOTIFICATION_ICON)),
+        json.dumps(static_url(NOTIFICATION_BADGE)),
         json.dumps(offline_url(locale)),
     )
     for placeholder, value in zip(PLACEHOLDERS, values, strict=True):

@@ -9,6 +9,7 @@
 const SHELL = ["__SHELL__"];
 const VERSION = "__VERSION__"; // the cache's name: changes with anything in the shell
 const ICON = "__ICON__";
+const BADGE = "__BADGE__";
 const OFFLINE = "__OFFLINE__";
 const SCOPE = new URL("/app", self.location.origin);
 const KINDS = ["queue", "message", "risk"];
@@ -97,7 +98,7 @@ self.addEventListener("push", (event) => {
         body: p.body,
         tag: p.tag,
         icon: ICON,
-        badge: ICON,
+        badge: BADGE,
         data: { url: p.url },
       });
     }),
