@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
@@ -500,3 +501,36 @@ def test_the_app_tells_the_server_when_it_is_in_front(new_page, worker_session):
     while not any(f.get("type") == "visibility" for f in sent) and time.monotonic() < deadline:
         page.wait_for_timeout(50)  # lets Playwright deliver the socket's events
     assert {"type": "visibility", "visible": True} in sent
+
+
+@pytest.mark.e2e
+@pytest.mark.one_backend
+@pytest.mark.parametrize(
+    ("locale", "scheme", "heading"),
+    [
+        ("en-US", "light", "No connection — we will reconnect"),
+        ("sv-SE", "dark", "Ingen anslutning – vi ansluter igen"),
+    ],
+)
+def test_the_offline_page_is_accessible_and_in_the_workers_language(
+    new_page, worker_session, locale, scheme, heading
+):
+    page = new_page(None, locale=locale, color_scheme=scheme, storage_state=worker_session)
+    page.goto("/app")
+    expect(page.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
+    assert page.evaluate(CONTROLLED)
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    serious = [
+        f"{v['id']} ({v['impact']}) at {[n['target'] for n in v['nodes']]}"
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    # "Try again" is in the keyboard's way.
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.testid") == "retry":
+            break
+    expect(page.get_by_test_id("retry")).to_be_focused()
