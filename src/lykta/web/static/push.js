@@ -1,7 +1,7 @@
 // Lykta: the worker app on this device: its service worker (sw.js, which keeps only the
 // app shell) and push notifications, which the worker switches on and off here. The
 // server sends a push for a chat waiting, a new message or a risk flag; it never carries
-// what anyone wrote (docs/protocol.md, push).
+// what anyone wrote (lykta/push/notices.py).
 
 const SUPPORTED =
   "serviceWorker" in navigator && typeof PushManager !== "undefined" && typeof Notification !== "undefined";

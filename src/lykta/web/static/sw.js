@@ -57,7 +57,7 @@ self.addEventListener("fetch", (event) => {
 
 // ----- push ----------------------------------------------------------------------------
 
-// The payload is {title, body, url, tag, kind} (docs/protocol.md, push). Anything else
+// The payload is {title, body, url, tag, kind} (lykta/push/notices.py). Anything else
 // still shows a notification (Chrome asks for one per push), with nothing but "Lykta".
 function payload(data) {
   let p = null;
