@@ -88,7 +88,11 @@ export function notifications(button, note, S, registration) {
     if (!answer.ok) throw new Failed(S.error);
     const key = (await answer.json()).public_key;
     const old = await reg.pushManager.getSubscription();
-    if (old) await old.unsubscribe(); // perhaps made with another key
+    if (old) {
+      // Perhaps made with another key: replaced, and the server told to forget it.
+      await tell("DELETE", { endpoint: old.endpoint }).catch(() => {});
+      await old.unsubscribe();
+    }
     let sub;
     try {
       sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: bytes(key) });
