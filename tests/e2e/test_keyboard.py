@@ -13,6 +13,10 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from tests.e2e.conftest import UI, Server
 
+# What this checks (keyboard and focus behaviour) is the same on SQLite and on
+# PostgreSQL + Redis: CI runs it once.
+pytestmark = pytest.mark.one_backend
+
 READY_REPLY = "Hej, det är {name} på {team}. Vad vill du prata om?"
 
 IS_FOCUSED = "s => !!document.activeElement && document.activeElement.matches(s)"

@@ -20,6 +20,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from tests.e2e.conftest import UI, Server
 
+# What this checks (layout and touch targets) is the same on SQLite and on
+# PostgreSQL + Redis: CI runs it once.
+pytestmark = pytest.mark.one_backend
+
 WIDTH, HEIGHT = 360, 640
 LOWER_THIRD = HEIGHT * 2 / 3
 PHONE = {"width": WIDTH, "height": HEIGHT, "is_mobile": True, "has_touch": True}

@@ -25,6 +25,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.e2e.conftest import ROOT, Server, Totp, log_in
 
+# What this checks (the frame, its headers and the launcher) is the same on SQLite and on
+# PostgreSQL + Redis: CI runs it once.
+pytestmark = pytest.mark.one_backend
+
 TEAM = "widget"
 TEAM_NAME = "Fältgruppen Widget"
 CODE_RE = re.compile(r"^[A-Z0-9]{4}(?: [A-Z0-9]{4})+$")
