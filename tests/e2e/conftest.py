@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -44,6 +45,20 @@ WORKER_NAME = "Anna"
 COLLEAGUE_EMAIL = "bo@demo.example"
 COLLEAGUE_NAME = "Bo"
 CODE_RE = re.compile(r"^[A-Z0-9]{4}(?: [A-Z0-9]{4})+$")
+# The admin pages, as _staff_nav.html lists them.
+ADMIN_PAGES = (
+    "members",
+    "settings",
+    "privacy",
+    "hours",
+    "help",
+    "topics",
+    "replies",
+    "risk",
+    "retention",
+    "blocks",
+    "audit",
+)
 
 expect.set_options(timeout=10_000)
 
@@ -125,6 +140,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def add_ready_reply(server: Server, team: str, key: str, body: str) -> None:
+    """A ready reply straight into the team's list (the demo server's own database)."""
+    with sqlite3.connect(server.data_dir / "lykta.db") as db:
+        db.execute(
+            "INSERT OR IGNORE INTO canned_replies (team_id, key, body) "
+            "SELECT id, ?, ? FROM teams WHERE slug = ?",
+            (key, body, team),
+        )
 
 
 @pytest.fixture(scope="session")

@@ -8,41 +8,23 @@ session's cookies (TOTP codes cannot be reused)."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
-from tests.e2e.conftest import UI, WORKER_EMAIL, WORKER_PASSWORD, Server
+from tests.e2e.conftest import (
+    ADMIN_PAGES,
+    UI,
+    WORKER_EMAIL,
+    WORKER_PASSWORD,
+    Server,
+    add_ready_reply,
+)
 
 AXE = Axe()
 SERIOUS = ("serious", "critical")
-# The admin pages, as _staff_nav.html lists them.
-ADMIN_PAGES = (
-    "members",
-    "settings",
-    "privacy",
-    "hours",
-    "help",
-    "topics",
-    "replies",
-    "risk",
-    "retention",
-    "blocks",
-    "audit",
-)
-
-
-def add_ready_reply(server: Server, team: str, key: str, body: str) -> None:
-    """Straight into the team's list, as tests/e2e/test_worker_tools.py does."""
-    with sqlite3.connect(server.data_dir / "lykta.db") as db:
-        db.execute(
-            "INSERT OR IGNORE INTO canned_replies (team_id, key, body) "
-            "SELECT id, ?, ? FROM teams WHERE slug = ?",
-            (key, body, team),
-        )
 
 
 class Audit:

@@ -5,13 +5,12 @@ is checked on the way, and that it can be seen. New messages reach a live region
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from tests.e2e.conftest import UI, Server
+from tests.e2e.conftest import UI, Server, add_ready_reply
 
 # What this checks (keyboard and focus behaviour) is the same on SQLite and on
 # PostgreSQL + Redis: CI runs it once.
@@ -24,16 +23,6 @@ FOCUS_RING = """() => {
   const s = getComputedStyle(document.activeElement);
   return {outline: s.outlineStyle, width: parseFloat(s.outlineWidth), shadow: s.boxShadow};
 }"""
-
-
-def add_ready_reply(server: Server, team: str, key: str, body: str) -> None:
-    """Straight into the team's list, as tests/e2e/test_worker_tools.py does."""
-    with sqlite3.connect(server.data_dir / "lykta.db") as db:
-        db.execute(
-            "INSERT OR IGNORE INTO canned_replies (team_id, key, body) "
-            "SELECT id, ?, ? FROM teams WHERE slug = ?",
-            (key, body, team),
-        )
 
 
 def focused(page: Page, selector: str) -> None:

@@ -12,13 +12,12 @@ screen, and the actions are at the end of the conversation, just above it."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.e2e.conftest import UI, Server
+from tests.e2e.conftest import ADMIN_PAGES, UI, Server, add_ready_reply
 
 # What this checks (layout and touch targets) is the same on SQLite and on
 # PostgreSQL + Redis: CI runs it once.
@@ -63,16 +62,6 @@ UNCOVERED = """e => {
   const r = e.getBoundingClientRect();
   return e.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2));
 }"""
-
-
-def add_ready_reply(server: Server, team: str, key: str, body: str) -> None:
-    """Straight into the team's list, as tests/e2e/test_worker_tools.py does."""
-    with sqlite3.connect(server.data_dir / "lykta.db") as db:
-        db.execute(
-            "INSERT OR IGNORE INTO canned_replies (team_id, key, body) "
-            "SELECT id, ?, ? FROM teams WHERE slug = ?",
-            (key, body, team),
-        )
 
 
 def fits(page: Page) -> None:
@@ -252,22 +241,7 @@ def test_a_large_system_font_keeps_the_composer_in_view(
 
 WORKER_PAGES = [
     "/app/profile",
-    *(
-        "/app/admin/" + name
-        for name in (
-            "members",
-            "settings",
-            "privacy",
-            "hours",
-            "help",
-            "topics",
-            "replies",
-            "risk",
-            "retention",
-            "blocks",
-            "audit",
-        )
-    ),
+    *("/app/admin/" + name for name in ADMIN_PAGES),
 ]
 
 

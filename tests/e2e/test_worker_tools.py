@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.e2e.conftest import UI, Server
+from tests.e2e.conftest import UI, Server, add_ready_reply
 
 HOURS = "Hej, det är {name} på {team}. Vi svarar vardagar 15–21."
-
-
-def add_ready_reply(server: Server, team: str, key: str, body: str) -> None:
-    """Until the admin page for ready replies exists: straight into the team's list."""
-    with sqlite3.connect(server.data_dir / "lykta.db") as db:
-        db.execute(
-            "INSERT OR IGNORE INTO canned_replies (team_id, key, body) "
-            "SELECT id, ?, ? FROM teams WHERE slug = ?",
-            (key, body, team),
-        )
 
 
 @pytest.mark.e2e

@@ -4,13 +4,12 @@ nothing runs, no element is made from it, and the text is shown as it was writte
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from tests.e2e.conftest import UI, Server
+from tests.e2e.conftest import UI, Server, add_ready_reply
 
 LONG_WORD = "a" * 300
 CORPUS = (
@@ -82,15 +81,6 @@ def row(page: Page, kind: str, text: str) -> Locator:
     """Message rows of one kind (mine, theirs, staff) whose body is ``text``."""
     rows = page.locator(f"[data-testid=messages] .msg.{kind}")
     return rows.filter(has=page.locator(".body").get_by_text(text, exact=True))
-
-
-def add_ready_reply(server: Server, team: str, key: str, body: str) -> None:
-    with sqlite3.connect(server.data_dir / "lykta.db") as db:
-        db.execute(
-            "INSERT OR IGNORE INTO canned_replies (team_id, key, body) "
-            "SELECT id, ?, ? FROM teams WHERE slug = ?",
-            (key, body, team),
-        )
 
 
 def set_profile(page: Page, first_name: str, introduction: str) -> None:
