@@ -47,6 +47,16 @@ def test_youth_page_weight_and_no_third_party_requests(new_page, server_url, ui)
     print(f"youth page weight: {total} bytes {sizes}")
     assert total < BUDGET
 
+    # Nothing but its own CSS holds up the first paint: Chromium's own judgement of each
+    # request (Resource Timing's renderBlockingStatus), and no classic script in the page.
+    blocking = page.evaluate(
+        "performance.getEntriesByType('resource')"
+        ".filter((e) => e.renderBlockingStatus === 'blocking').map((e) => e.name)"
+    )
+    assert [urlsplit(url).path for url in blocking] == ["/static/lykta.css"]
+    classic = page.locator("script[src]:not([type=module]):not([defer]):not([async])")
+    assert classic.count() == 0
+
     # Not the worker app: nothing to install, no service worker.
     assert page.locator("link[rel=manifest]").count() == 0
     assert page.evaluate("navigator.serviceWorker.getRegistrations()") == []
