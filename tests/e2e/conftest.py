@@ -8,13 +8,14 @@ with a note — unless ``LYKTA_REQUIRE_E2E=1`` (set by CI), which makes that a f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import socket
-import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +28,9 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from tests.support.server import database_for, redis_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -93,6 +97,58 @@ def _healthy(url: str) -> bool:
 class Server:
     url: str
     data_dir: Path
+    settings: dict[str, str]
+    """The server's own ``LYKTA_*`` settings: where its data is (on PostgreSQL and Redis
+    when the suite runs there), for the operator's CLI and for ``sql``."""
+
+    def cli_env(self) -> dict[str, str]:
+        """The environment of a ``lykta`` command run against this server's data."""
+        return {
+            **os.environ,
+            **self.settings,
+            "LYKTA_ARGON2_TIME_COST": "1",
+            "LYKTA_ARGON2_MEMORY_COST": "1024",
+        }
+
+    def lykta(self, *args: str) -> str:
+        """Run the operator's CLI on this server's data; its standard output."""
+        command = [sys.executable, "-m", "lykta", *args]
+        env = self.cli_env()
+        done = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+        return done.stdout.decode()
+
+    def sql(self, statement: str, **params: Any) -> list[Any]:
+        """Run one SQL statement on the server's database (SQLite or PostgreSQL) and return
+        its rows. In a thread of its own: Playwright's sync API keeps this thread's asyncio
+        loop marked as running."""
+        url = self.settings.get("LYKTA_DATABASE_URL") or (
+            f"sqlite+aiosqlite:///{self.data_dir / 'lykta.db'}"
+        )
+        result: list[Any] = []
+        errors: list[BaseException] = []
+
+        async def run() -> None:
+            engine = create_async_engine(url)
+            try:
+                async with engine.begin() as connection:
+                    rows = await connection.execute(text(statement), params)
+                    if rows.returns_rows:
+                        result.extend(tuple(row) for row in rows)
+            finally:
+                await engine.dispose()
+
+        def work() -> None:
+            try:
+                asyncio.run(run())
+            except BaseException as error:  # handed to the calling thread
+                errors.append(error)
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+        if errors:
+            raise errors[0]
+        return result
 
 
 @pytest.fixture(scope="session")
@@ -103,9 +159,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("lykta-e2e")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    settings = {"LYKTA_DATA_DIR": str(data_dir)}
+    database_url = database_for(data_dir)  # PostgreSQL and Redis when the suite runs there
+    if database_url:
+        settings["LYKTA_DATABASE_URL"] = database_url
+    redis_url, redis_prefix = redis_for(data_dir)
+    if redis_url:
+        settings.update(LYKTA_REDIS_URL=redis_url, LYKTA_REDIS_PREFIX=redis_prefix)
     env = {
         **os.environ,
-        "LYKTA_DATA_DIR": str(data_dir),
+        **settings,
         "LYKTA_DEMO_PASSWORD": WORKER_PASSWORD,
         "LYKTA_ARGON2_TIME_COST": "1",
         "LYKTA_ARGON2_MEMORY_COST": "1024",
@@ -132,7 +195,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                     output = log_path.read_text(errors="replace")
                     pytest.fail("the server did not start:\n" + output)
                 time.sleep(0.1)
-            yield Server(url, data_dir)
+            yield Server(url, data_dir, settings)
         finally:
             proc.terminate()
             try:
@@ -144,12 +207,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def add_ready_reply(server: Server, team: str, key: str, body: str) -> None:
     """A ready reply straight into the team's list (the demo server's own database)."""
-    with sqlite3.connect(server.data_dir / "lykta.db") as db:
-        db.execute(
-            "INSERT OR IGNORE INTO canned_replies (team_id, key, body) "
-            "SELECT id, ?, ? FROM teams WHERE slug = ?",
-            (key, body, team),
-        )
+    server.sql(
+        "INSERT INTO canned_replies (team_id, key, body) "
+        "SELECT id, :key, :body FROM teams WHERE slug = :team ON CONFLICT DO NOTHING",
+        key=key,
+        body=body,
+        team=team,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -323,12 +387,7 @@ class Account:
 @pytest.fixture(scope="session")
 def colleague_account(server: Server) -> Account:
     """A second worker of the demo team (Bo), made with the operator's CLI."""
-    env = {
-        **os.environ,
-        "LYKTA_DATA_DIR": str(server.data_dir),
-        "LYKTA_ARGON2_TIME_COST": "1",
-        "LYKTA_ARGON2_MEMORY_COST": "1024",
-    }
+    env = server.cli_env()
     command = [sys.executable, "-m", "lykta", "user", "create", "--team", TEAM]
     command += ["--email", COLLEAGUE_EMAIL, "--role", "worker"]
     command += ["--first-name", COLLEAGUE_NAME, "--json"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -97,17 +96,14 @@ def test_the_closed_page_says_when_the_team_opens_next(
     server: Server, new_page: Callable[..., Any], ui: UI
 ) -> None:
     """Opening hours two days from now: still closed today, and the page says when."""
-    database = server.data_dir / "lykta.db"
-    with sqlite3.connect(database) as db:
-        team_id, zone = db.execute(
-            "SELECT id, timezone FROM teams WHERE slug = ?", (ui.team,)
-        ).fetchone()
-        day = (dt.datetime.now(ZoneInfo(zone)) + dt.timedelta(days=2)).date()
-        cursor = db.execute(
-            "INSERT INTO opening_hours (team_id, weekday, opens, closes) VALUES (?, ?, ?, ?)",
-            (team_id, day.weekday(), "15:00", "21:00"),
-        )
-        row = cursor.lastrowid
+    [(team_id, zone)] = server.sql("SELECT id, timezone FROM teams WHERE slug = :s", s=ui.team)
+    day = (dt.datetime.now(ZoneInfo(zone)) + dt.timedelta(days=2)).date()
+    [(row,)] = server.sql(
+        "INSERT INTO opening_hours (team_id, weekday, opens, closes) "
+        "VALUES (:team, :day, '15:00', '21:00') RETURNING id",
+        team=team_id,
+        day=day.weekday(),
+    )
     try:
         page = new_page()
         expect(page.get_by_test_id("start")).to_have_text("Leave a question")
@@ -115,6 +111,5 @@ def test_the_closed_page_says_when_the_team_opens_next(
             f"We open again {WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} 15:00."
         )
     finally:
-        with sqlite3.connect(database) as db:
-            db.execute("DELETE FROM opening_hours WHERE id = ?", (row,))
+        server.sql("DELETE FROM opening_hours WHERE id = :id", id=row)
     expect(new_page().get_by_test_id("next-opening")).to_have_count(0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -15,13 +14,15 @@ from tests.e2e.conftest import UI, Server
 
 
 def stored(server: Server, conversation_id: str) -> tuple[Any, ...]:
-    with sqlite3.connect(server.data_dir / "lykta.db") as db:
-        row = db.execute(
-            "SELECT state, topics, outcome, feedback FROM conversations WHERE id = ?",
-            (conversation_id,),
-        ).fetchone()
-    assert row is not None
-    return tuple(row)
+    rows = server.sql(
+        "SELECT state, topics, outcome, feedback FROM conversations WHERE id = :id",
+        id=conversation_id,
+    )
+    assert len(rows) == 1
+    state, topics, outcome, feedback = rows[0]
+    if isinstance(topics, str):  # SQLite hands JSON back as text, PostgreSQL as a list
+        topics = json.loads(topics)
+    return state, topics, outcome, feedback
 
 
 @pytest.mark.e2e
@@ -58,7 +59,7 @@ def test_closing_with_topics_and_outcome_then_did_this_help(
     expect(staff.get_by_test_id("conv-state")).to_have_text(re.compile("^Closed"))
     expect(form).to_be_hidden()
     state, topics, outcome, _ = stored(server, conversation_id)
-    assert (state, sorted(json.loads(topics)), outcome) == (
+    assert (state, sorted(topics), outcome) == (
         "closed",
         ["family", "school"],
         "referral",

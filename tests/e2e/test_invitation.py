@@ -3,11 +3,7 @@ only their own team's conversations — in Chromium, through the real pages."""
 
 from __future__ import annotations
 
-import os
 import re
-import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,25 +18,17 @@ PASSWORD = "nora's own long passphrase"
 
 def other_team_conversation(server: Server, new_page: Callable[..., Page], ui: UI) -> str:
     """A second team on the same installation, with a conversation in it; its id."""
-    env = {**os.environ, "LYKTA_DATA_DIR": str(server.data_dir)}
-    subprocess.run(
-        [sys.executable, "-m", "lykta", "team", "create", "other", "--name", "Annat team"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    server.lykta("team", "create", "other", "--name", "Annat team")
     youth = new_page("/chat/other")
     youth.get_by_test_id("start").click()
     ui.send(youth, "hemligt, bara för det andra teamet")
     expect(
         ui.message(youth, "hemligt, bara för det andra teamet").get_by_test_id("msg-status")
     ).to_have_text("Sent")
-    with sqlite3.connect(server.data_dir / "lykta.db") as db:
-        row = db.execute(
-            "SELECT c.id FROM conversations c JOIN teams t ON t.id = c.team_id "
-            "WHERE t.slug = 'other'"
-        ).fetchone()
-    return str(row[0])
+    rows = server.sql(
+        "SELECT c.id FROM conversations c JOIN teams t ON t.id = c.team_id WHERE t.slug = 'other'"
+    )
+    return str(rows[0][0])
 
 
 @pytest.mark.e2e

@@ -5,10 +5,7 @@ Back does not return), and only the sites the team named can show the chat in a 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
-from tests.e2e.conftest import ROOT, Server, Totp, log_in
+from tests.e2e.conftest import Server, Totp, log_in
 
 TEAM = "gomd"
 TEAM_NAME = "Fältgruppen Gömd"
@@ -67,20 +64,7 @@ def _embedding_page(server_url: str) -> dict[str, str]:
 
 
 def _create_admin(server: Server) -> tuple[str, str, Totp]:
-    env = {
-        **os.environ,
-        "LYKTA_DATA_DIR": str(server.data_dir),
-        "LYKTA_ARGON2_TIME_COST": "1",
-        "LYKTA_ARGON2_MEMORY_COST": "1024",
-    }
-    lykta = [sys.executable, "-m", "lykta"]
-
-    def run(*args: str) -> str:
-        done = subprocess.run(
-            [*lykta, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-        )
-        return done.stdout
-
+    run = server.lykta
     run("team", "create", TEAM, "--name", TEAM_NAME)
     email = "admin@gomd.example"
     created = json.loads(

@@ -10,10 +10,7 @@ third-party frame with partitioned storage, as on a real municipal site."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +20,7 @@ from typing import Any
 import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
-from tests.e2e.conftest import ROOT, Server, Totp, log_in
+from tests.e2e.conftest import Server, Totp, log_in
 
 # What this checks (the frame, its headers and the launcher) is the same on SQLite and on
 # PostgreSQL + Redis: CI runs it once.
@@ -89,20 +86,7 @@ def _host_page(server_url: str, snippet: str) -> tuple[str, dict[str, str]]:
 
 
 def _create_admin(server: Server) -> tuple[str, str, Totp]:
-    env = {
-        **os.environ,
-        "LYKTA_DATA_DIR": str(server.data_dir),
-        "LYKTA_ARGON2_TIME_COST": "1",
-        "LYKTA_ARGON2_MEMORY_COST": "1024",
-    }
-
-    def run(*args: str) -> str:
-        command = [sys.executable, "-m", "lykta", *args]
-        done = subprocess.run(
-            command, cwd=ROOT, env=env, check=True, capture_output=True, text=True
-        )
-        return done.stdout
-
+    run = server.lykta
     run("team", "create", TEAM, "--name", TEAM_NAME, "--locale", "en")
     user = ["user", "create", "--team", TEAM, "--email", "admin@widget.example"]
     created = json.loads(run(*user, "--role", "admin", "--json"))
