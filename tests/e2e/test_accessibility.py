@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
@@ -101,6 +102,29 @@ def test_every_page_passes_axe(
         staff.goto("/app/admin/" + name)
         expect(staff).to_have_url(re.compile("/app/admin/" + name + "$"))
         audit(staff, "admin page " + name)
+
+    # A new colleague's first steps, in a browser of their own: the invitation, the
+    # authenticator enrolment and the recovery codes.
+    staff.goto("/app/admin/members")
+    staff.locator("#invite-email").fill(f"axe-{locale}-{scheme}@demo.example".lower())
+    staff.get_by_test_id("invite-button").click()
+    link = staff.get_by_test_id("invite-link").input_value()
+    newcomer = new_page(None, locale=locale, color_scheme=scheme)
+    newcomer.goto(link)
+    expect(newcomer.get_by_test_id("invite-form")).to_be_visible()
+    audit(newcomer, "invitation page")
+    newcomer.locator("#first_name").fill("Ny")
+    newcomer.locator("#password").fill(WORKER_PASSWORD)
+    newcomer.locator("#password_again").fill(WORKER_PASSWORD)
+    newcomer.get_by_test_id("invite-submit").click()
+    expect(newcomer).to_have_url(re.compile(r"/app/enrol$"))
+    audit(newcomer, "authenticator enrolment page")
+    secret = newcomer.get_by_test_id("totp-secret").inner_text().replace(" ", "")
+    newcomer.locator("#code").fill(pyotp.TOTP(secret).now())
+    newcomer.get_by_test_id("enrol-submit").click()
+    expect(newcomer.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+    audit(newcomer, "recovery codes page")
+
     staff.goto("/app")
     expect(staff.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
     before = ui.conversation_ids(staff)
