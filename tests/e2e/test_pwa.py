@@ -219,6 +219,17 @@ class DeliveredPush:
             self.page.wait_for_timeout(50)  # lets Playwright deliver the protocol's events
         raise AssertionError(f"no service worker controls the page: {self.versions}")
 
+    def wait_released(self) -> None:
+        """Until the protocol reports that the service worker no longer controls the page
+        (after it left the app): before that, the worker may still count it as a window."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            own = [v for v in self.versions if str(v["registrationId"]) == self.registration]
+            if own and self.target not in own[-1].get("controlledClients", []):
+                return
+            self.page.wait_for_timeout(50)  # lets Playwright deliver the protocol's events
+        raise AssertionError(f"the service worker still controls the page: {self.versions}")
+
     def push(self, data: str) -> None:
         self.cdp.send(
             "ServiceWorker.deliverPushMessage",
@@ -286,6 +297,7 @@ def test_a_message_push_is_not_shown_while_the_app_is_in_front(worker, server_ur
 
     # No window of the app any more: the message is shown.
     page.goto("/healthz")
+    pushes.wait_released()
     pushes.push(_payload("message", "c3"))
     shown = page.evaluate(SHOWN, 2)
     assert sorted(n["tag"] for n in shown) == ["message-c3", "risk-c2"]
