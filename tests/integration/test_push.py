@@ -186,7 +186,9 @@ async def test_a_message_reaches_the_holder_only_when_the_app_is_not_in_front(
     messages = [
         d for d in push_service.deliveries_to(device.endpoint) if d.json()["kind"] != "queue"
     ]
-    assert len(messages) == 2  # after the app went to the background, and after it closed
+    assert len(messages) == 2, [
+        d.json() for d in messages
+    ]  # after the app went to the background, and after it closed
     for delivery in messages:
         assert delivery.json() == {
             "title": "New message — Fältgruppen Demo",

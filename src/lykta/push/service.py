@@ -141,6 +141,8 @@ def after_send(
     elif entered_queue:
         kind = Kind.QUEUE
     elif holder is not None:
+        if holder in rt.push.visible:
+            return  # decided now: the app is in front as the message arrives
         kind = Kind.MESSAGE
     else:
         return

@@ -171,3 +171,22 @@ async def test_a_retried_message_asks_for_nothing_more(
             rt, demo.id, conversation.id, Author.youth(), "retry-0001", "Hej"
         )
     assert len(queued) == 1
+
+
+async def test_whether_the_app_is_in_front_is_decided_as_the_message_arrives(
+    rt: Runtime, demo: Team, seeded: Seed, queued: list[Notice]
+) -> None:
+    """A message that arrives while the holder's app is in front asks for no push, even if
+    the app goes to the background before the sender would have got to it."""
+    bo = seeded.workers["Bo"]
+    worker = Author(Sender.STAFF, bo.user_id, bo.first_name)
+    conversation, _ = await conversations.do_start_conversation(rt, demo)
+    await say(rt, demo, conversation.id, Author.youth(), "Hej, finns ni där?")
+    await say(rt, demo, conversation.id, worker, "Hej! Jag heter Bo.")
+    app = object()  # Bo's socket
+    rt.push.visible.set(app, bo.user_id, True)
+    await say(rt, demo, conversation.id, Author.youth(), "Läser du nu?")
+    rt.push.visible.set(app, bo.user_id, False)
+    assert [n.kind for n in queued] == [Kind.QUEUE]
+    await say(rt, demo, conversation.id, Author.youth(), "Hallå?")
+    assert queued[-1] == Notice(Kind.MESSAGE, demo.id, conversation.id, bo.user_id)
