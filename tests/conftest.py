@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lykta.config import Settings
+from tests.support.pushservice import PushService
 from tests.support.server import (
     Seed,
     ServerThread,
@@ -60,3 +61,10 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def push_service() -> Iterator[PushService]:
+    """A push service on this machine that verifies and decrypts what it gets."""
+    with PushService() as running:
+        yield running

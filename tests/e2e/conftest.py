@@ -216,6 +216,15 @@ def add_ready_reply(server: Server, team: str, key: str, body: str) -> None:
     )
 
 
+def set_duty(page: Page, on: bool) -> None:
+    """The worker app's duty switch, on or off (whichever it was)."""
+    duty = page.get_by_test_id("duty")
+    expect(duty).to_have_attribute("aria-checked", re.compile("^(true|false)$"))
+    if (duty.get_attribute("aria-checked") == "true") != on:
+        duty.click()
+    expect(duty).to_have_attribute("aria-checked", "true" if on else "false")
+
+
 @pytest.fixture(scope="session")
 def server_url(server: Server) -> str:
     return server.url

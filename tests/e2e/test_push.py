@@ -8,11 +8,12 @@ server exactly as the app does, with its CSRF token."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from tests.e2e.conftest import set_duty
 from tests.support.pushservice import PushService
 
 WORDS = "Hemligt: jag heter Saga och bor på Tallvägen sju"
@@ -35,20 +36,6 @@ UNREGISTER = """async (endpoint) => {
   });
   return answer.status;
 }"""
-
-
-@pytest.fixture
-def push_service() -> Iterator[PushService]:
-    with PushService() as running:
-        yield running
-
-
-def set_duty(page: Page, on: bool) -> None:
-    duty = page.get_by_test_id("duty")
-    expect(duty).to_have_attribute("aria-checked", re.compile("^(true|false)$"))
-    if (duty.get_attribute("aria-checked") == "true") != on:
-        duty.click()
-    expect(duty).to_have_attribute("aria-checked", "true" if on else "false")
 
 
 @pytest.mark.e2e

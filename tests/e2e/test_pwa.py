@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 from playwright.sync_api import CDPSession, Page, expect
+from tests.e2e.conftest import set_duty
 from tests.support.pushservice import PushService
 
 CONTROLLED = """() => navigator.serviceWorker.controller !== null || new Promise((done) =>
@@ -458,14 +459,6 @@ def test_a_tapped_notification_opens_only_the_app(worker, server_url):
     expect(page).to_have_url(f"{server_url}/app#c9")
 
 
-def _duty(page: Page, on: bool) -> None:
-    duty = page.get_by_test_id("duty")
-    expect(duty).to_have_attribute("aria-checked", re.compile("^(true|false)$"))
-    if (duty.get_attribute("aria-checked") == "true") != on:
-        duty.click()
-    expect(duty).to_have_attribute("aria-checked", "true" if on else "false")
-
-
 @pytest.mark.e2e
 def test_a_new_chat_becomes_a_notification_on_the_workers_phone(worker, start_chat, ui, server_url):
     """The whole way: the worker switches notifications on with the button, a young person
@@ -480,7 +473,7 @@ def test_a_new_chat_becomes_a_notification_on_the_workers_phone(worker, start_ch
         expect(staff.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
         staff.get_by_test_id("push").click()
         expect(staff.get_by_test_id("push")).to_have_attribute("aria-pressed", "true")
-        _duty(staff, True)
+        set_duty(staff, True)
         try:
             before = ui.conversation_ids(staff)
             youth = start_chat()
@@ -488,7 +481,7 @@ def test_a_new_chat_becomes_a_notification_on_the_workers_phone(worker, start_ch
             conversation = ui.new_conversation(staff, before).get_attribute("data-id")
             [delivery] = service.wait_for_delivery(subscription["endpoint"])
         finally:
-            _duty(staff, False)
+            set_duty(staff, False)
             staff.get_by_test_id("push").click()
             expect(staff.get_by_test_id("push")).to_have_attribute("aria-pressed", "false")
 

@@ -36,12 +36,6 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-def push_service() -> Iterator[PushService]:
-    with PushService() as running:
-        yield running
-
-
 @dataclass
 class Device:
     """A worker's phone: logged in, subscribed to the local push service."""
@@ -112,6 +106,22 @@ async def flush(peer: Peer) -> None:
     await peer.wait_for(lambda f: f["type"] == "pong")
 
 
+async def held_by_bo_in_front(
+    server: ServerThread, seeded: Seed, push_service: PushService
+) -> tuple[Device, Peer, Peer]:
+    """Bo's device subscribed, a young person's chat that Bo holds (he answered), and Bo's
+    app socket, which has said the app is in front."""
+    device = subscribe(server, seeded, push_service, "Bo")
+    young = await youth(server, "hej")
+    bo = await worker_socket(server, device)
+    assert young.conversation_id is not None
+    await bo.send("Hej, jag heter Bo.", young.conversation_id)
+    await bo.wait_for(lambda f: f["type"] == "ack")
+    await bo.send_frame({"type": "visibility", "visible": True})
+    await flush(bo)
+    return device, young, bo
+
+
 async def pushes(push_service: PushService, device: Device, count: int = 1) -> list[Delivery]:
     return await asyncio.to_thread(push_service.wait_for_delivery, device.endpoint, count)
 
@@ -161,14 +171,7 @@ async def test_a_new_chat_reaches_the_device_of_the_worker_on_duty_and_no_other(
 async def test_a_message_reaches_the_holder_only_when_the_app_is_not_in_front(
     server: ServerThread, settings: Settings, seeded: Seed, push_service: PushService
 ) -> None:
-    device = subscribe(server, seeded, push_service, "Bo")
-    young = await youth(server, "hej")
-    bo = await worker_socket(server, device)
-    assert young.conversation_id is not None
-    await bo.send("Hej, jag heter Bo.", young.conversation_id)  # Bo holds it now
-    await bo.wait_for(lambda f: f["type"] == "ack")
-    await bo.send_frame({"type": "visibility", "visible": True})
-    await flush(bo)
+    device, young, bo = await held_by_bo_in_front(server, seeded, push_service)
     await says(young, SECRET)  # the app is in front: no push
     await bo.send_frame({"type": "visibility", "visible": False})
     await flush(bo)
@@ -186,9 +189,8 @@ async def test_a_message_reaches_the_holder_only_when_the_app_is_not_in_front(
     messages = [
         d for d in push_service.deliveries_to(device.endpoint) if d.json()["kind"] != "queue"
     ]
-    assert len(messages) == 2, [
-        d.json() for d in messages
-    ]  # after the app went to the background, and after it closed
+    # One after the app went to the background, one after it closed.
+    assert len(messages) == 2, [d.json() for d in messages]
     for delivery in messages:
         assert delivery.json() == {
             "title": "New message — Fältgruppen Demo",
@@ -205,14 +207,7 @@ async def test_a_message_reaches_the_holder_only_when_the_app_is_not_in_front(
 async def test_a_risk_flag_reaches_the_holder(
     server: ServerThread, settings: Settings, seeded: Seed, push_service: PushService
 ) -> None:
-    device = subscribe(server, seeded, push_service, "Bo")
-    young = await youth(server, "hej")
-    bo = await worker_socket(server, device)
-    assert young.conversation_id is not None
-    await bo.send("Hej, jag heter Bo.", young.conversation_id)
-    await bo.wait_for(lambda f: f["type"] == "ack")
-    await bo.send_frame({"type": "visibility", "visible": True})
-    await flush(bo)
+    device, young, bo = await held_by_bo_in_front(server, seeded, push_service)
     await says(young, RISK)
     [delivery] = await pushes(push_service, device)
     assert delivery.json() == {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ from lykta.config import Settings
 from lykta.runtime import Runtime
 from lykta.staff.models import StaffUser
 from lykta.staff.service import StaffIdentity, do_create_session, resolve_session
-from tests.support.pushservice import PushService
 from tests.support.server import settings_for
 
 
@@ -20,12 +18,6 @@ def settings(tmp_path: Path) -> Settings:
     return settings_for(tmp_path / "data").model_copy(
         update={"push_allow_insecure_localhost": True, "push_timeout_seconds": 2.0}
     )
-
-
-@pytest.fixture
-def push_service() -> Iterator[PushService]:
-    with PushService() as running:
-        yield running
 
 
 async def identity(rt: Runtime, user_id: int) -> StaffIdentity:
