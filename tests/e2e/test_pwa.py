@@ -191,6 +191,8 @@ SHOWN = """async (count) => {
   }
 }"""
 
+SHOWN_SOON = SHOWN.replace("Date.now() + 10000", "Date.now() + 1000")  # within 1 s
+
 
 class DeliveredPush:
     """Pushes delivered to the app's service worker through the DevTools protocol, as if
@@ -299,8 +301,15 @@ def test_a_message_push_is_not_shown_while_the_app_is_in_front(worker, server_ur
     # No window of the app any more: the message is shown.
     page.goto("/healthz")
     pushes.wait_released()
-    pushes.push(_payload("message", "c3"))
-    shown = page.evaluate(SHOWN, 2)
+    # The worker may still count the window for a moment after it left the app (the
+    # protocol saying it is released is not enough: CI saw it), so the push comes again
+    # until it is shown; each one replaces the last (one tag). A worker that kept
+    # hiding messages fails here.
+    for _ in range(10):
+        pushes.push(_payload("message", "c3"))
+        shown = page.evaluate(SHOWN_SOON, 2)
+        if len(shown) == 2:
+            break
     assert sorted(n["tag"] for n in shown) == ["message-c3", "risk-c2"]
 
 
