@@ -343,6 +343,9 @@ class LyktaWorker(Peer):
         listing = self.tracker.expect(("hello", self.key))
         try:
             await self.connect(within)
+            # The worker app says on connect whether it is in front; these workers are
+            # answering, so it is (and a youth message then queues no push to them).
+            await self.send({"type": "visibility", "visible": True})
             await asyncio.wait_for(listing, within)
         finally:
             self.tracker.forget(("hello", self.key))

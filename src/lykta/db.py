@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
@@ -30,6 +31,19 @@ from lykta.config import Settings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[Any]]
+Prepare = Callable[[AsyncSession, list[Any]], Awaitable[None]]
+"""Reads a group's rows at once (``Database.grouped``): called with the keys of every
+write of the group that named it, before any of them runs."""
+
+
+@dataclass(frozen=True)
+class _Write:
+    work: Work
+    alone: Work
+    future: asyncio.Future[Any]
+    prepare: Prepare | None = None
+    key: Any = None
+
 
 GROUP_LIMIT = 256
 """Most writes that share one commit."""
@@ -110,7 +124,7 @@ class Database:
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
-        self._waiting: list[tuple[Work, Work, asyncio.Future[Any]]] = []
+        self._waiting: list[_Write] = []
         self._committer: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
@@ -133,6 +147,8 @@ class Database:
         work: Callable[[AsyncSession], Awaitable[T]],
         *,
         alone: Callable[[AsyncSession], Awaitable[T]] | None = None,
+        prepare: Prepare | None = None,
+        key: Any = None,
     ) -> T:
         """Run ``work`` in a write transaction shared with the writes waiting at the same
         moment, and return its result once that transaction has committed (group commit):
@@ -144,9 +160,14 @@ class Database:
         constraint, a lock), each write of the group runs again alone in its own
         transaction, so one bad write never costs the others theirs; ``alone``, if given,
         is what runs then instead of ``work`` (a careful version of an optimistic write).
+
+        ``prepare`` reads ahead for the whole group: it is called once, in the group's
+        transaction, with the ``key`` of every write that names it, before any ``work``
+        runs (one statement for the rows of many writes, which find them in the session).
+        It is not called for a write that runs alone.
         """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting.append((work, alone or work, future))
+        self._waiting.append(_Write(work, alone or work, future, prepare, key))
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_groups())
         return await future
@@ -159,38 +180,45 @@ class Database:
                 await self._commit_group(group)
         except BaseException:
             # Stopping (cancelled): nobody may wait for a commit that will not come.
-            for _work, _alone, future in self._waiting:
-                if not future.done():
-                    future.set_exception(RuntimeError("the database is closing"))
+            for write in self._waiting:
+                if not write.future.done():
+                    write.future.set_exception(RuntimeError("the database is closing"))
             self._waiting.clear()
             raise
 
-    async def _commit_group(self, group: list[tuple[Work, Work, asyncio.Future[Any]]]) -> None:
+    async def _commit_group(self, group: list[_Write]) -> None:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        reads: dict[Prepare, list[Any]] = {}
+        for write in group:
+            if write.prepare is not None:
+                reads.setdefault(write.prepare, []).append(write.key)
         try:
             async with self.write() as session:
-                for work, _alone, future in group:
+                for prepare, keys in reads.items():
+                    with session.no_autoflush:
+                        await prepare(session, keys)
+                for write in group:
                     try:
                         with session.no_autoflush:
-                            outcomes.append((future, await work(session), None))
+                            outcomes.append((write.future, await write.work(session), None))
                     except SQLAlchemyError:
                         raise
                     except Exception as exc:  # a check that failed: this write's own
-                        outcomes.append((future, None, exc))
+                        outcomes.append((write.future, None, exc))
                 await session.flush()
         except SQLAlchemyError as exc:
-            if len(group) == 1 and group[0][0] is group[0][1]:
-                if not group[0][2].done():
-                    group[0][2].set_exception(exc)
+            if len(group) == 1 and group[0].work is group[0].alone:
+                if not group[0].future.done():
+                    group[0].future.set_exception(exc)
                 return
             log.info("a group of %d writes was refused; writing each alone", len(group))
-            for _work, alone, future in group:
-                await self._alone(alone, future)
+            for write in group:
+                await self._alone(write.alone, write.future)
             return
         except BaseException as exc:
-            for _work, _alone, future in group:
-                if not future.done():
-                    future.set_exception(exc)
+            for write in group:
+                if not write.future.done():
+                    write.future.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
             log.exception("a group of writes failed")  # its writers were told; go on

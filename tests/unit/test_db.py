@@ -154,6 +154,46 @@ async def test_a_group_that_fails_outside_the_database_tells_its_writers_and_the
     assert "later" in await slugs(db)
 
 
+async def test_a_group_reads_ahead_once_for_all_its_writes_and_a_lone_write_does_not(
+    db: Database,
+) -> None:
+    calls: list[list[str]] = []
+
+    async def read_ahead(session: AsyncSession, keys: list[Any]) -> None:
+        calls.append(sorted(keys))
+        session.info["seen"] = len(keys)
+
+    def add_if_read(slug: str) -> Callable[[AsyncSession], Awaitable[str]]:
+        async def work(session: AsyncSession) -> str:
+            if "seen" not in session.info:
+                raise ValueError("not read ahead")
+            session.add(Team(slug=slug, name=slug))
+            return slug
+
+        return work
+
+    slow = add_team("first")
+    results = await asyncio.gather(
+        db.grouped(slow),  # one group: a write without a read-ahead is not in its keys
+        *(db.grouped(add_if_read(f"r{n}"), prepare=read_ahead, key=f"r{n}") for n in range(5)),
+    )
+    assert results == ["first", "r0", "r1", "r2", "r3", "r4"]
+    assert calls == [["r0", "r1", "r2", "r3", "r4"]]
+    assert await slugs(db) == ["first", "r0", "r1", "r2", "r3", "r4"]
+    # Refused as a group (a duplicate slug), each is written alone, without the read-ahead.
+    lone = await asyncio.gather(
+        db.grouped(add_team("second")),
+        db.grouped(add_if_read("r0"), prepare=read_ahead, key="r0"),
+        db.grouped(add_if_read("r9"), alone=add_team("r9"), prepare=read_ahead, key="r9"),
+        return_exceptions=True,
+    )
+    assert lone[0] == "second"
+    assert isinstance(lone[1], ValueError)  # alone, with no read-ahead: its check fails
+    assert lone[2] == "r9"
+    assert calls[-1] == ["r0", "r9"]
+    assert "r9" in await slugs(db)
+
+
 async def test_timestamps_come_back_as_aware_utc(db: Database) -> None:
     stockholm = dt.timezone(dt.timedelta(hours=1))
     at = dt.datetime(2026, 11, 21, 15, 30, tzinfo=stockholm)

@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select, update
@@ -88,6 +89,8 @@ class _Stored:
     entered_queue: bool = False
     took: bool = False
     flagged_now: bool = False
+    holder_name: str | None = None
+    """The first name of the worker holding the conversation after this message."""
 
 
 def check_body(body: str) -> str:
@@ -165,15 +168,59 @@ def _take(conversation: Conversation, author: Author) -> Message:
     return _append(conversation, author, event="joined")
 
 
+def _locking(session: AsyncSession) -> bool:
+    """A row lock on PostgreSQL; on SQLite the writer lock holds the whole database."""
+    return session.bind is None or session.bind.dialect.name != "sqlite"
+
+
 async def _locked(session: AsyncSession, team_id: int, conversation_id: str) -> Conversation:
-    """The conversation row, locked for this transaction: a row lock on PostgreSQL; on
-    SQLite the writer lock holds the whole database already, and the row may come from the
-    session (several writes of one group)."""
-    locking = session.bind is None or session.bind.dialect.name != "sqlite"
-    conversation = await session.get(Conversation, conversation_id, with_for_update=locking)
+    """The conversation row, locked for this transaction (on SQLite it may come from the
+    session: several writes of one group)."""
+    conversation = await session.get(
+        Conversation, conversation_id, with_for_update=_locking(session)
+    )
     if conversation is None or conversation.team_id != team_id:
         raise NotFound
     return conversation
+
+
+_READ_AHEAD = "lykta.conversations"
+"""``session.info`` key: conversation id -> [row, holder's first name], read for a group."""
+
+
+async def _read_ahead(session: AsyncSession, conversation_ids: list[str]) -> None:
+    """A group's conversations and their holders' first names, in one statement, locked
+    (``Database.grouped``'s ``prepare``); in id order, so two groups never deadlock."""
+    query = (
+        select(Conversation, summaries.holder_name_column())
+        .where(Conversation.id.in_(sorted(set(conversation_ids))))
+        .order_by(Conversation.id)
+    )
+    if _locking(session):
+        query = query.with_for_update(of=Conversation)
+    found = session.info.setdefault(_READ_AHEAD, {})
+    for conversation, name in (await session.execute(query)).all():
+        found[conversation.id] = [conversation, name]
+
+
+async def _locked_with_holder(
+    session: AsyncSession, team_id: int, conversation_id: str
+) -> list[Any]:
+    """``_locked`` and the holder's first name, read ahead for the group or read now, as
+    ``[row, name]`` (one entry per conversation and transaction, kept up to date)."""
+    read: list[Any] | None = session.info.get(_READ_AHEAD, {}).get(conversation_id)
+    if read is None:
+        query = select(Conversation, summaries.holder_name_column()).where(
+            Conversation.id == conversation_id
+        )
+        if _locking(session):
+            query = query.with_for_update(of=Conversation)
+        row = (await session.execute(query)).one_or_none()
+        read = [row[0], row[1]] if row is not None else [None, None]
+        session.info.setdefault(_READ_AHEAD, {})[conversation_id] = read
+    if read[0] is None or read[0].team_id != team_id:
+        raise NotFound
+    return read
 
 
 async def do_start_conversation(
@@ -235,7 +282,8 @@ async def do_send_message(
         # Optimistic (in a group): a retry of a stored message breaks the unique
         # (conversation, client_id) constraint, and its group is written again carefully.
         try:
-            conversation = await _locked(session, team_id, conversation_id)
+            read = await _locked_with_holder(session, team_id, conversation_id)
+            conversation: Conversation = read[0]
             if conversation.state == ConversationState.CLOSED:
                 raise ConversationClosed
             if aead is None:  # its key is gone: nothing more may be written there
@@ -252,6 +300,7 @@ async def do_send_message(
             if conversation.state == ConversationState.QUEUED:
                 new.append(_take(conversation, author))
                 took = True
+                read[1] = author.first_name
             if conversation.first_reply_at is None:
                 conversation.first_reply_at = utcnow()
         if author.sender is Sender.YOUTH:
@@ -265,12 +314,17 @@ async def do_send_message(
         message = _append(conversation, author, body=text, client_id=client_id, aead=aead)
         new.append(message)
         session.add_all(new)
-        return _Stored(message, conversation, new, entered_queue, took, flagged_now)
+        return _Stored(message, conversation, new, entered_queue, took, flagged_now, read[1])
 
     try:
         # Group commit: sends arriving together share one transaction and one disk flush;
         # each is acknowledged only after that commit.
-        outcome = await rt.db.grouped(functools.partial(store, careful=False), alone=store)
+        outcome = await rt.db.grouped(
+            functools.partial(store, careful=False),
+            alone=store,
+            prepare=_read_ahead,
+            key=conversation_id,
+        )
     except IntegrityError:
         # A concurrent retry with the same client_id won the race: answer with its row.
         async with rt.db.read() as session:
@@ -288,7 +342,7 @@ async def do_send_message(
         return SendResult(message=message, created=False)
     new, took = outcome.new, outcome.took
     push.after_send(rt, conversation, author.sender, outcome.entered_queue, outcome.flagged_now)
-    await _publish(rt, conversation, new)
+    await _publish(rt, conversation, new, outcome.holder_name)
     if took and author.staff_id is not None:
         await rt.hub.publish(
             conversation_channel(conversation.id), encode(await worker_frame(rt, author.staff_id))
@@ -361,11 +415,16 @@ def _open_bodies(aead: AESGCM | None, messages: Sequence[Message]) -> None:
         )
 
 
-async def _publish(rt: Runtime, conversation: Conversation, messages: Sequence[Message]) -> None:
+async def _publish(
+    rt: Runtime,
+    conversation: Conversation,
+    messages: Sequence[Message],
+    holder_name: str | summaries.Unread | None = summaries.UNREAD,
+) -> None:
     channel = conversation_channel(conversation.id)
     for message in messages:
         await rt.hub.publish(channel, encode(message_frame(message)))
-    await summaries.publish_summary(rt, conversation)
+    await summaries.publish_summary(rt, conversation, holder_name)
 
 
 async def history(

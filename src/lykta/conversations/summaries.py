@@ -3,8 +3,12 @@ team whenever a conversation changes."""
 
 from __future__ import annotations
 
+import enum
+from typing import Final
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from lykta.conversations.models import Conversation, ConversationState
 from lykta.realtime.broker import team_channel
@@ -15,11 +19,26 @@ from lykta.staff.models import StaffUser
 CLOSED_IN_LIST = 50
 
 
-async def publish_summary(rt: Runtime, conversation: Conversation) -> None:
-    """The list entry, built from the row just committed (no read per message)."""
+class Unread(enum.Enum):
+    UNREAD = enum.auto()
+
+
+UNREAD: Final = Unread.UNREAD
+"""``publish_summary``'s default: the holder's first name is not known yet; read it."""
+
+
+async def publish_summary(
+    rt: Runtime, conversation: Conversation, holder_name: str | Unread | None = UNREAD
+) -> None:
+    """The list entry, built from the row just committed (no read per message). A caller
+    that read the holder's first name in the same transaction passes it as ``holder_name``."""
     if conversation.last_seq == 0:
         return  # workers see a conversation from its first message on
-    name = await _first_name(rt, conversation.assigned_staff_id)
+    name = (
+        await _first_name(rt, conversation.assigned_staff_id)
+        if isinstance(holder_name, Unread)
+        else holder_name
+    )
     frame = ConversationFrame(conversation=_summary(conversation, name))
     await rt.hub.publish(team_channel(conversation.team_id), encode(frame))
 
@@ -32,6 +51,15 @@ async def _first_name(rt: Runtime, staff_id: int | None) -> str | None:
         return (
             await session.execute(select(StaffUser.first_name).where(StaffUser.id == staff_id))
         ).scalar_one_or_none()
+
+
+def holder_name_column() -> ScalarSelect[str]:
+    """The holder's first name, to read along with a conversation row."""
+    return (
+        select(StaffUser.first_name)
+        .where(StaffUser.id == Conversation.assigned_staff_id)
+        .scalar_subquery()
+    )
 
 
 async def team_summaries(rt: Runtime, team_id: int) -> list[ConversationSummary]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -83,46 +83,42 @@ def payload(kind: Kind, team_name: str, conversation_id: str, locale: str) -> st
     ).decode()
 
 
-async def recipients(db: Database, notice: Notice) -> list[int]:
-    """The workers to tell: the holder, or everyone on duty (active workers of the team)."""
-    query = select(StaffUser.id).where(
-        StaffUser.team_id == notice.team_id, StaffUser.active.is_(True)
+async def targets(
+    db: Database, notice: Notice, *, in_front: Callable[[int], bool]
+) -> tuple[str, list[Target]]:
+    """The team's name and the devices to send ``notice`` to: the holder's, or those of
+    everyone on duty (active workers of the team); ``in_front(user)`` says whether that
+    worker's app is visible on this node (then no "new message" push). One statement finds
+    the devices, so a team without any costs one read; the team is read only if some
+    device is found."""
+    if notice.kind is Kind.MESSAGE and (notice.holder_id is None or in_front(notice.holder_id)):
+        return "", []
+    query = (
+        select(PushSubscription, StaffSession.created_at)
+        .join(StaffSession, StaffSession.token_hash == PushSubscription.session_hash)
+        .join(StaffUser, StaffUser.id == PushSubscription.user_id)
+        .where(
+            PushSubscription.team_id == notice.team_id,
+            StaffSession.pending.is_(False),
+            StaffSession.team_id == notice.team_id,
+            StaffUser.team_id == notice.team_id,
+            StaffUser.active.is_(True),
+        )
+        .order_by(PushSubscription.id)
     )
     if notice.kind is Kind.QUEUE or notice.holder_id is None:
-        if notice.kind is Kind.MESSAGE:
-            return []
         query = query.where(StaffUser.on_duty.is_(True))
     else:
         query = query.where(StaffUser.id == notice.holder_id)
     async with db.read() as session:
-        return list((await session.execute(query.order_by(StaffUser.id))).scalars())
-
-
-async def targets(
-    db: Database, notice: Notice, *, in_front: Callable[[int], bool]
-) -> tuple[str, list[Target]]:
-    """The team's name and the devices to send ``notice`` to; ``in_front(user)`` says
-    whether that worker's app is visible on this node (then no "new message" push)."""
-    users: Sequence[int] = await recipients(db, notice)
-    if notice.kind is Kind.MESSAGE:
-        users = [u for u in users if not in_front(u)]
-    async with db.read() as session:
-        team = await session.get(Team, notice.team_id)
-        if team is None or not users:
+        rows = (await session.execute(query)).all()
+        if notice.kind is Kind.MESSAGE:
+            rows = [r for r in rows if not in_front(r[0].user_id)]
+        if not rows:
             return "", []
-        rows = (
-            await session.execute(
-                select(PushSubscription, StaffSession.created_at)
-                .join(StaffSession, StaffSession.token_hash == PushSubscription.session_hash)
-                .where(
-                    PushSubscription.team_id == notice.team_id,
-                    PushSubscription.user_id.in_(list(users)),
-                    StaffSession.pending.is_(False),
-                    StaffSession.team_id == notice.team_id,
-                )
-                .order_by(PushSubscription.id)
-            )
-        ).all()
+        team = await session.get(Team, notice.team_id)
+    if team is None:
+        return "", []
     oldest = utcnow() - dt.timedelta(hours=team.session_absolute_hours)
     found = [
         Target(s.id, s.user_id, s.endpoint, s.p256dh, s.auth, s.locale, s.origin)

@@ -74,6 +74,9 @@ class Pusher:
         self.visible = VisibleApps()
         self.dropped = 0
         self._queue: asyncio.Queue[Notice] | None = None
+        self._pending: set[Notice] = set()
+        """Notices queued and not yet taken: the same one again (a burst of messages in
+        one conversation) is not queued twice, since the device would show one anyway."""
         self._task: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self._parallel: asyncio.Semaphore | None = None
@@ -97,6 +100,7 @@ class Pusher:
     async def stop(self) -> None:
         """Stop sending (what is still queued is dropped) and close the connections."""
         task, self._task, self._queue = self._task, None, None
+        self._pending.clear()
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -106,10 +110,11 @@ class Pusher:
 
     def enqueue(self, notice: Notice) -> None:
         """Never waits: the notice is queued, or dropped if the queue is full."""
-        if self._queue is None:
+        if self._queue is None or notice in self._pending:
             return
         try:
             self._queue.put_nowait(notice)
+            self._pending.add(notice)
         except asyncio.QueueFull:
             self.dropped += 1
             log.warning("push: the queue is full; a %s notice was dropped", notice.kind.value)
@@ -124,6 +129,7 @@ class Pusher:
         assert queue is not None  # noqa: S101 - set by start()
         while True:
             notice = await queue.get()
+            self._pending.discard(notice)
             try:
                 await self.deliver(notice)
             except asyncio.CancelledError:

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from lykta.config import MAX_MESSAGE_LENGTH, Settings
 from lykta.conversations import content, resume_codes, service, summaries
@@ -33,6 +33,7 @@ from lykta.conversations.service import Author, check_body, check_transition
 from lykta.db import Database
 from lykta.realtime.broker import MemoryBroker, conversation_channel, team_channel
 from lykta.runtime import Runtime
+from lykta.staff.models import StaffUser
 from lykta.teams.models import Team
 from lykta.teams.service import get_team_by_slug
 from tests.support.server import Seed, Worker
@@ -253,6 +254,61 @@ async def test_sends_arriving_together_are_stored_once_each_even_with_retries_am
     assert {r.message.seq for r in results if r.message.client_id == ids[3]} == {
         next(m.seq for m in in_a if m.client_id == ids[3])
     }
+
+
+async def test_the_list_entry_names_the_holder_as_of_each_message_even_within_one_group(
+    rt: Runtime, demo: Team, seeded: Seed
+) -> None:
+    """A group reads its conversations and their holders' names in one statement; a take
+    inside the group, and a worker renamed between groups, still show in the entries."""
+    anna, bo = staff(seeded.workers["Anna"]), staff(seeded.workers["Bo"])
+    fresh, held = await start(rt, demo), await start(rt, demo)
+    await service.do_send_message(rt, demo.id, held.id, bo, client_id(), "hej")
+    await service.do_send_message(rt, demo.id, fresh.id, YOUTH, client_id(), "först")
+    websocket = FakeWebSocket()
+    connection = rt.hub.connect(websocket.as_websocket)
+    await rt.hub.subscribe(connection, team_channel(demo.id))
+
+    def holders() -> list[tuple[str, int, str | None]]:
+        frames = [orjson.loads(t) for t in websocket.sent]
+        return [
+            (
+                "fresh" if f["conversation"]["id"] == fresh.id else "held",
+                f["conversation"]["last_seq"],
+                (f["conversation"]["assigned"] or {}).get("first_name"),
+            )
+            for f in frames
+            if f["type"] == "conversation"
+        ]
+
+    commits = 0
+
+    def committed(_connection: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(rt.db.engine.sync_engine, "commit", committed)
+    await asyncio.gather(
+        service.do_send_message(rt, demo.id, fresh.id, anna, client_id(), "svar"),  # takes it
+        service.do_send_message(rt, demo.id, fresh.id, YOUTH, client_id(), "tack"),
+        service.do_send_message(rt, demo.id, held.id, YOUTH, client_id(), "hallå"),
+    )
+    event.remove(rt.db.engine.sync_engine, "commit", committed)
+    assert commits == 1  # one group
+    async with rt.db.write() as session:
+        await session.execute(
+            update(StaffUser).where(StaffUser.id == bo.staff_id).values(first_name="Bosse")
+        )
+    await service.do_send_message(rt, demo.id, held.id, YOUTH, client_id(), "igen")
+    await eventually(lambda: len(holders()) == 4)
+    # Each entry is the row as committed with its group (seq 2 joined, 3 the reply).
+    assert sorted(holders()) == [
+        ("fresh", 4, "Anna"),
+        ("fresh", 4, "Anna"),
+        ("held", 3, "Bo"),
+        ("held", 4, "Bosse"),
+    ]
+    await rt.hub.disconnect(connection)
 
 
 async def test_the_same_client_id_in_another_conversation_is_another_message(

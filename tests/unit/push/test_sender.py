@@ -196,9 +196,34 @@ async def test_a_full_queue_drops_notices_without_waiting(rt: Runtime, seeded: S
     pusher = Pusher(small, rt.db, rt.keys)
     await pusher.start()
     try:
-        for _ in range(3):  # no await in between: the sender has not taken any yet
-            pusher.enqueue(Notice(Kind.QUEUE, seeded.team_ids["demo"], CONVERSATION))
+        for n in range(3):  # no await in between: the sender has not taken any yet
+            pusher.enqueue(Notice(Kind.QUEUE, seeded.team_ids["demo"], f"{CONVERSATION}{n}"))
         assert pusher.dropped == 2
+        await asyncio.wait_for(pusher.idle(), timeout=10)
+    finally:
+        await pusher.stop()
+
+
+async def test_a_burst_in_one_conversation_queues_one_notice_until_it_is_taken(
+    rt: Runtime, seeded: Seed
+) -> None:
+    small = rt.settings.model_copy(update={"push_queue_size": 2})
+    pusher = Pusher(small, rt.db, rt.keys)
+    await pusher.start()
+    notice = Notice(Kind.MESSAGE, seeded.team_ids["demo"], CONVERSATION, holder_id=1)
+    try:
+        for _ in range(5):  # five messages before the sender gets to the first
+            pusher.enqueue(notice)
+        assert pusher.dropped == 0
+        pusher.enqueue(Notice(Kind.RISK, seeded.team_ids["demo"], CONVERSATION, holder_id=1))
+        assert pusher.dropped == 0  # the burst took one place of two
+        await asyncio.wait_for(pusher.idle(), timeout=10)
+        pusher.enqueue(notice)
+        pusher.enqueue(notice)
+        pusher.enqueue(Notice(Kind.MESSAGE, seeded.team_ids["demo"], "another", holder_id=1))
+        assert pusher.dropped == 0  # once taken, the same notice may be queued again
+        pusher.enqueue(Notice(Kind.QUEUE, seeded.team_ids["demo"], "third"))
+        assert pusher.dropped == 1
         await asyncio.wait_for(pusher.idle(), timeout=10)
     finally:
         await pusher.stop()
