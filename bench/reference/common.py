@@ -1,6 +1,6 @@
 """What the reference servers share: the command line, the protocol's validation rules, and
 the uvicorn settings, which are those of ``lykta.cli.server_config`` (uvloop, httptools,
-uvicorn's default ``websockets`` implementation, no access log, no compression, 64 KiB
+uvicorn's sans-I/O ``websockets`` implementation, no access log, no compression, 64 KiB
 frames, 20 s protocol pings), so that only the application differs between Lykta and a
 reference."""
 
@@ -19,6 +19,7 @@ import uvicorn
 CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 # Lykta's production values (``Settings.ws_ping_interval`` / ``ws_ping_timeout`` defaults).
+WS_PROTOCOL = "websockets-sansio"
 WS_MAX_SIZE = 64 * 1024
 WS_PING_INTERVAL = 20.0
 WS_PING_TIMEOUT = 20.0
@@ -115,6 +116,7 @@ def server_config(
         access_log=False,
         server_header=False,
         proxy_headers=False,
+        ws=WS_PROTOCOL,
         ws_max_size=WS_MAX_SIZE,
         ws_ping_interval=WS_PING_INTERVAL,
         ws_ping_timeout=WS_PING_TIMEOUT,

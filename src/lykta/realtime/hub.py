@@ -9,6 +9,7 @@ reconnects.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections import defaultdict
@@ -26,12 +27,29 @@ CONTROL_PREFIX = "ctl:"
 
 
 class Connection:
+    """One socket: its subscriptions and the frames waiting to go out. A writer task
+    exists only while there is something to send, so an idle socket costs no task."""
+
+    __slots__ = (
+        "_closer",
+        "_closing",
+        "_pending",
+        "_writer",
+        "channels",
+        "hub",
+        "on_control",
+        "on_resync",
+        "queue_size",
+        "websocket",
+    )
+
     def __init__(self, websocket: WebSocket, hub: Hub, queue_size: int) -> None:
         self.websocket = websocket
         self.hub = hub
+        self.queue_size = queue_size
         self.channels: set[str] = set()
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=queue_size)
-        self._writer = asyncio.create_task(self._write_loop())
+        self._pending: collections.deque[bytes] = collections.deque()
+        self._writer: asyncio.Task[None] | None = None
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
         self.on_control: Callable[[bytes], None] | None = None
@@ -43,53 +61,69 @@ class Connection:
     def closing(self) -> bool:
         return self._closing
 
+    @property
+    def pending(self) -> int:
+        """Frames waiting to be written (the one being written is no longer counted)."""
+        return len(self._pending)
+
+    @property
+    def writing(self) -> bool:
+        """Whether a writer task exists now (only while there is something to send)."""
+        return self._writer is not None
+
     def send(self, payload: bytes) -> None:
         """Queue a frame without waiting. A full queue disconnects this socket."""
         if self._closing:
             return
-        try:
-            self._queue.put_nowait(payload)
-        except asyncio.QueueFull:
-            log.info("closing a socket that fell %d frames behind", self._queue.maxsize)
+        if len(self._pending) >= self.queue_size:
+            log.info("closing a socket that fell %d frames behind", self.queue_size)
             self.close(CLOSE_TRY_AGAIN)
+            return
+        self._pending.append(payload)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_loop())
 
     def close(self, code: int = 1000) -> None:
         """Stop sending and close the socket; the receive loop then ends."""
         if self._closing:
             return
         self._closing = True
-        self._writer.cancel()
+        self._pending.clear()
+        if self._writer is not None:
+            self._writer.cancel()
         self._closer = self.hub.spawn(self._close(code))
 
     async def _close(self, code: int) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._writer
+        if self._writer is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
         if self.websocket.application_state != WebSocketState.DISCONNECTED:
             # The peer may be gone already (a reconnect storm): nothing left to close.
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                 await self.websocket.close(code)
 
     async def _write_loop(self) -> None:
+        """Send what is pending, in order, then end (``send`` starts the next one)."""
         try:
-            while True:
-                payload = await self._queue.get()
-                if payload is None:
-                    return
-                await self.websocket.send_text(payload.decode())
+            while self._pending:
+                await self.websocket.send_text(self._pending.popleft().decode())
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             log.debug("socket write failed: %s", type(exc).__name__)
             self._closing = True
+            self._pending.clear()
+        finally:
+            self._writer = None
 
     async def drain_and_stop(self) -> None:
-        """After the receive loop ended: let queued frames go out, then end the writer."""
+        """After the receive loop ended: let queued frames go out, then stop writing."""
         self._closing = True
-        if not self._writer.done():
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(None)
+        writer = self._writer
+        if writer is not None:
             try:
-                await asyncio.wait_for(self._writer, timeout=1)
+                await asyncio.wait_for(asyncio.shield(writer), timeout=1)
             except (TimeoutError, asyncio.CancelledError):
-                self._writer.cancel()
+                writer.cancel()
+        self._pending.clear()
         if self._closer is not None:
             # The close frame (and its code) goes out before the server lets go of the socket.
             await asyncio.wait({self._closer}, timeout=1)

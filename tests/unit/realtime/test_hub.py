@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
+import orjson
 import pytest
 from starlette.websockets import WebSocketState
 
@@ -84,13 +85,31 @@ async def test_the_queue_holds_exactly_its_size_before_closing(hub: Hub, connect
     slow, slow_ws = connect(block=True)
     await hub.subscribe(slow, "conv:x")
     await hub.publish("conv:x", frame(0))
-    await eventually(lambda: slow._queue.empty())  # the writer is stuck sending frame 0
+    await eventually(lambda: slow.pending == 0)  # the writer is stuck sending frame 0
     for n in range(1, QUEUE + 1):
         await hub.publish("conv:x", frame(n))
     assert not slow.closing
     await hub.publish("conv:x", frame(QUEUE + 1))
     assert slow.closing
     await eventually(lambda: slow_ws.closed_with == CLOSE_TRY_AGAIN)
+
+
+async def test_an_idle_socket_has_no_writer_task_and_frames_still_go_out_in_order(
+    hub: Hub, connect: Connect
+) -> None:
+    connection, websocket = connect()
+    await hub.subscribe(connection, "conv:x")
+    assert not connection.writing
+    for n in range(QUEUE):
+        await hub.publish("conv:x", frame(n))
+    assert connection.writing
+    await eventually(lambda: len(websocket.sent) == QUEUE)
+    await eventually(lambda: not connection.writing)  # gone once everything is written
+    await hub.publish("conv:x", frame(QUEUE))  # a later frame starts a writer again
+    await eventually(lambda: len(websocket.sent) == QUEUE + 1)
+    assert [orjson.loads(t)["seq"] for t in websocket.sent] == list(range(QUEUE + 1))
+    assert not connection.closing
+    await eventually(lambda: not connection.writing)
 
 
 async def test_frames_after_close_are_dropped(hub: Hub, connect: Connect) -> None:
