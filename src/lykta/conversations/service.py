@@ -233,7 +233,8 @@ async def do_start_conversation(
     # The data key first: if the conversation is not stored after all, the purge job
     # removes the key it left behind.
     await rt.keys.create(team.id, conversation_id)
-    async with rt.db.write() as session:
+
+    async def store(session: AsyncSession) -> Conversation:
         number = (
             await session.execute(
                 update(Team)
@@ -253,6 +254,10 @@ async def do_start_conversation(
             browser_hash=browser,
         )
         session.add(conversation)
+        return conversation
+
+    # Group commit, as for messages: starts arriving together share one commit.
+    conversation = await rt.db.grouped(store)
     # Workers see a conversation from its first message on (see ``summaries``): a young
     # person who only opened the chat, or a retried ``start``, bothers nobody.
     return conversation, code

@@ -17,6 +17,7 @@ from typing import Final
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Integer, LargeBinary, MetaData, String, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lykta.config import Settings
@@ -148,9 +149,13 @@ class KeyStore:
             kek_id=master.id,
             wrapped=seal(master.aead, raw, _aad(team_id, conversation_id)),
         )
+
+        async def store(session: AsyncSession) -> None:
+            session.add(row)
+
         try:
-            async with self.db.write() as session:
-                session.add(row)
+            # Shared with the keys made at the same moment: one commit for many starts.
+            await self.db.grouped(store)
         except IntegrityError:
             existing = await self.get(team_id, conversation_id)
             if existing is None:
