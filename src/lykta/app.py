@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Final
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI
@@ -15,7 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from lykta import __version__
 from lykta.config import Settings
@@ -90,6 +92,30 @@ class CachedStatic(StaticFiles):
         return response
 
 
+SOCKETS: Final = {"/ws/chat": youth_socket, "/ws/staff": staff_socket}
+
+
+class SocketsFirst:
+    """Hands the two socket endpoints their connections before the HTTP middleware does.
+
+    None of the middleware acts on a WebSocket (each passes it on), but each layer's frame
+    would stay in memory for as long as the socket is open: with thousands of idle young
+    people that is a measurable part of the memory per connection (docs/performance.md).
+    Every other request, and any other WebSocket path, goes through the application.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = SOCKETS.get(scope["path"]) if scope["type"] == "websocket" else None
+        if endpoint is None:
+            await self.app(scope, receive, send)
+            return
+        scope["app"] = self.app
+        await endpoint(WebSocket(scope, receive, send))
+
+
 def create_app(settings: Settings | None = None, *, broker: Broker | None = None) -> FastAPI:
     settings = settings or Settings()
     rt = Runtime.create(settings, broker)
@@ -123,8 +149,10 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.state.runtime = rt
     for router in ROUTERS:
         app.include_router(router)
-    app.add_api_websocket_route("/ws/chat", youth_socket)
-    app.add_api_websocket_route("/ws/staff", staff_socket)
+    # Plain Starlette routes: the sockets take no dependencies, and FastAPI's wrapper
+    # (dependency solving, an exit stack) would stay in memory for every open socket.
+    for path, endpoint in SOCKETS.items():
+        app.router.add_websocket_route(path, endpoint)
     app.mount("/static", CachedStatic(directory=str(STATIC)), name="static")
 
     @app.exception_handler(StarletteHTTPException)

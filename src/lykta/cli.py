@@ -248,10 +248,10 @@ def server_config(app: Any, host: str, port: int, settings: Settings) -> uvicorn
 
 
 def build_app(settings: Settings) -> ASGIApp:
-    from lykta.app import create_app
+    from lykta.app import SocketsFirst, create_app
     from lykta.web.privacy import ForgetClient
 
-    return ForgetClient(create_app(settings))
+    return ForgetClient(SocketsFirst(create_app(settings)))
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

@@ -248,7 +248,11 @@ class RawSocket:
 
 
 def runtime_of(server: ServerThread) -> Runtime:
-    rt: Runtime = server.app.app.state.runtime  # type: ignore[attr-defined]
+    """The running app's ``Runtime``, under the ASGI wrappers of ``build_app``."""
+    app: Any = server.app
+    while not hasattr(app, "state"):
+        app = app.app
+    rt: Runtime = app.state.runtime
     return rt
 
 
