@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import os
 import shutil
@@ -34,15 +35,22 @@ def seeded(settings: Settings, seeded_template: tuple[Path, Seed]) -> Seed:
     return copy.deepcopy(template)
 
 
-@pytest.fixture
-async def rt(settings: Settings, seeded: Seed) -> AsyncIterator[Runtime]:
-    """A started runtime (in-process broker) on a migrated, seeded database."""
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Runtime]:
+    """A started runtime (one node), stopped on leaving."""
     runtime = Runtime.create(settings)
     await runtime.start()
     try:
         yield runtime
     finally:
         await runtime.stop()
+
+
+@pytest.fixture
+async def rt(settings: Settings, seeded: Seed) -> AsyncIterator[Runtime]:
+    """A started runtime (in-process broker) on a migrated, seeded database."""
+    async with running(settings) as runtime:
+        yield runtime
 
 
 async def load_team(rt: Runtime, slug: str) -> Team:

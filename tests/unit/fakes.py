@@ -7,8 +7,10 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, cast
 
+from sqlalchemy import event
 from starlette.websockets import WebSocket, WebSocketState
 
+from lykta.db import Database
 from lykta.realtime.broker import MemoryBroker
 from lykta.realtime.hub import Connection, Hub
 
@@ -76,3 +78,18 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 2.0) -> Non
             if predicate():
                 return
             await asyncio.sleep(0.001)
+
+
+class Commits:
+    """Counts the commits that reach the database."""
+
+    def __init__(self, db: Database) -> None:
+        self.count = 0
+        self._engine = db.engine.sync_engine
+        event.listen(self._engine, "commit", self._seen)
+
+    def _seen(self, _connection: object) -> None:
+        self.count += 1
+
+    def stop(self) -> None:
+        event.remove(self._engine, "commit", self._seen)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from lykta.db import Database, UTCDateTime
 from lykta.migrate import upgrade
 from lykta.teams.models import Team
 from tests.support.server import settings_for
+from tests.unit.fakes import Commits
 
 
 @pytest.fixture
@@ -65,17 +66,6 @@ async def test_write_commits_on_success_and_rolls_back_on_error(db: Database) ->
     async with db.read() as session:
         slugs = list((await session.execute(select(Team.slug))).scalars())
     assert slugs == ["kept"]
-
-
-class Commits:
-    """Counts the commits that reach the database."""
-
-    def __init__(self, db: Database) -> None:
-        self.count = 0
-        event.listen(db.engine.sync_engine, "commit", self._seen)
-
-    def _seen(self, _connection: object) -> None:
-        self.count += 1
 
 
 async def slugs(db: Database) -> list[str]:

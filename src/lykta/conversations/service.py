@@ -10,10 +10,9 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -185,42 +184,47 @@ async def _locked(session: AsyncSession, team_id: int, conversation_id: str) -> 
 
 
 _READ_AHEAD = "lykta.conversations"
-"""``session.info`` key: conversation id -> [row, holder's first name], read for a group."""
+"""``session.info`` key: conversation id -> ``_Held``, read for a group."""
 
 
-async def _read_ahead(session: AsyncSession, conversation_ids: list[str]) -> None:
-    """A group's conversations and their holders' first names, in one statement, locked
-    (``Database.grouped``'s ``prepare``); in id order, so two groups never deadlock."""
+@dataclass
+class _Held:
+    """A conversation row of this transaction and its holder's first name, kept up to date
+    by the group's writes (a take changes the name)."""
+
+    conversation: Conversation | None
+    holder_name: str | None
+
+
+def _holder_query(*conversation_ids: str, locking: bool) -> Select[Conversation, str]:
     query = (
         select(Conversation, summaries.holder_name_column())
         .where(Conversation.id.in_(sorted(set(conversation_ids))))
         .order_by(Conversation.id)
     )
-    if _locking(session):
-        query = query.with_for_update(of=Conversation)
+    return query.with_for_update(of=Conversation) if locking else query
+
+
+async def _read_ahead(session: AsyncSession, conversation_ids: list[str]) -> None:
+    """A group's conversations and their holders' first names, in one statement, locked
+    (``Database.grouped``'s ``prepare``); in id order, so two groups never deadlock."""
     found = session.info.setdefault(_READ_AHEAD, {})
+    query = _holder_query(*conversation_ids, locking=_locking(session))
     for conversation, name in (await session.execute(query)).all():
-        found[conversation.id] = [conversation, name]
+        found[conversation.id] = _Held(conversation, name)
 
 
-async def _locked_with_holder(
-    session: AsyncSession, team_id: int, conversation_id: str
-) -> list[Any]:
-    """``_locked`` and the holder's first name, read ahead for the group or read now, as
-    ``[row, name]`` (one entry per conversation and transaction, kept up to date)."""
-    read: list[Any] | None = session.info.get(_READ_AHEAD, {}).get(conversation_id)
-    if read is None:
-        query = select(Conversation, summaries.holder_name_column()).where(
-            Conversation.id == conversation_id
-        )
-        if _locking(session):
-            query = query.with_for_update(of=Conversation)
+async def _locked_with_holder(session: AsyncSession, team_id: int, conversation_id: str) -> _Held:
+    """``_locked`` and the holder's first name: read ahead for the group, or read now."""
+    found = session.info.setdefault(_READ_AHEAD, {})
+    held: _Held | None = found.get(conversation_id)
+    if held is None:
+        query = _holder_query(conversation_id, locking=_locking(session))
         row = (await session.execute(query)).one_or_none()
-        read = [row[0], row[1]] if row is not None else [None, None]
-        session.info.setdefault(_READ_AHEAD, {})[conversation_id] = read
-    if read[0] is None or read[0].team_id != team_id:
+        held = found[conversation_id] = _Held(row[0], row[1]) if row else _Held(None, None)
+    if held.conversation is None or held.conversation.team_id != team_id:
         raise NotFound
-    return read
+    return held
 
 
 async def do_start_conversation(
@@ -287,8 +291,9 @@ async def do_send_message(
         # Optimistic (in a group): a retry of a stored message breaks the unique
         # (conversation, client_id) constraint, and its group is written again carefully.
         try:
-            read = await _locked_with_holder(session, team_id, conversation_id)
-            conversation: Conversation = read[0]
+            held = await _locked_with_holder(session, team_id, conversation_id)
+            conversation = held.conversation
+            assert conversation is not None  # noqa: S101 - checked by _locked_with_holder
             if conversation.state == ConversationState.CLOSED:
                 raise ConversationClosed
             if aead is None:  # its key is gone: nothing more may be written there
@@ -305,7 +310,7 @@ async def do_send_message(
             if conversation.state == ConversationState.QUEUED:
                 new.append(_take(conversation, author))
                 took = True
-                read[1] = author.first_name
+                held.holder_name = author.first_name
             if conversation.first_reply_at is None:
                 conversation.first_reply_at = utcnow()
         if author.sender is Sender.YOUTH:
@@ -319,7 +324,9 @@ async def do_send_message(
         message = _append(conversation, author, body=text, client_id=client_id, aead=aead)
         new.append(message)
         session.add_all(new)
-        return _Stored(message, conversation, new, entered_queue, took, flagged_now, read[1])
+        return _Stored(
+            message, conversation, new, entered_queue, took, flagged_now, held.holder_name
+        )
 
     try:
         # Group commit: sends arriving together share one transaction and one disk flush;

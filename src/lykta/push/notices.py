@@ -112,8 +112,6 @@ async def targets(
         query = query.where(StaffUser.id == notice.holder_id)
     async with db.read() as session:
         rows = (await session.execute(query)).all()
-        if notice.kind is Kind.MESSAGE:
-            rows = [r for r in rows if not in_front(r[0].user_id)]
         if not rows:
             return "", []
         team = await session.get(Team, notice.team_id)

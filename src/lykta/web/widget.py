@@ -1,6 +1,6 @@
 """``/widget.js``: the one script a municipality's site includes to offer the chat.
 
-    <script src="https://LYKTA/widget.js" data-team="SLUG" async></script>
+    <script src="(this Lykta's address)/widget.js" data-team="SLUG" async></script>
 
 The script is ``static/widget.js`` with the launcher's three labels filled in, in every
 language, from the gettext catalogues; the host page's ``lang`` picks one in the browser.

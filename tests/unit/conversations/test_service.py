@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from lykta.config import MAX_MESSAGE_LENGTH, Settings
 from lykta.conversations import content, resume_codes, service, summaries
@@ -37,7 +37,7 @@ from lykta.staff.models import StaffUser
 from lykta.teams.models import Team
 from lykta.teams.service import get_team_by_slug
 from tests.support.server import Seed, Worker
-from tests.unit.fakes import FakeWebSocket, eventually
+from tests.unit.fakes import Commits, FakeWebSocket, eventually
 
 _ids = itertools.count()
 
@@ -281,20 +281,14 @@ async def test_the_list_entry_names_the_holder_as_of_each_message_even_within_on
             if f["type"] == "conversation"
         ]
 
-    commits = 0
-
-    def committed(_connection: object) -> None:
-        nonlocal commits
-        commits += 1
-
-    event.listen(rt.db.engine.sync_engine, "commit", committed)
+    commits = Commits(rt.db)
     await asyncio.gather(
         service.do_send_message(rt, demo.id, fresh.id, anna, client_id(), "svar"),  # takes it
         service.do_send_message(rt, demo.id, fresh.id, YOUTH, client_id(), "tack"),
         service.do_send_message(rt, demo.id, held.id, YOUTH, client_id(), "hallå"),
     )
-    event.remove(rt.db.engine.sync_engine, "commit", committed)
-    assert commits == 1  # one group
+    commits.stop()
+    assert commits.count == 1  # one group
     async with rt.db.write() as session:
         await session.execute(
             update(StaffUser).where(StaffUser.id == bo.staff_id).values(first_name="Bosse")

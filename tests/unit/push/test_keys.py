@@ -19,17 +19,14 @@ from lykta.retention.purge import purge
 from lykta.runtime import Runtime
 from tests.support.pushservice import verify_jwt
 from tests.support.server import Seed
+from tests.unit.conftest import running
 
 
 @pytest.fixture
 async def node(settings: Settings, seeded: Seed) -> AsyncIterator[Runtime]:
     """A second node on the same database and key store."""
-    runtime = Runtime.create(settings)
-    await runtime.start()
-    try:
+    async with running(settings) as runtime:
         yield runtime
-    finally:
-        await runtime.stop()
 
 
 async def stored(rt: Runtime) -> list[VapidKey]:

@@ -1,5 +1,5 @@
 // Lykta widget: one line on a team's own site adds a button that opens the team's chat.
-//   <script src="https://LYKTA/widget.js" data-team="SLUG" async></script>
+//   <script src="(this Lykta's address)/widget.js" data-team="SLUG" async></script>
 // Optional: data-label="…" (the button's text; else "Chat with us" in the page's language).
 // The chat is Lykta's own page in an iframe of Lykta's origin, made only when the button is
 // first pressed: the host page cannot read it, and the frame is asked for without the host
