@@ -1,11 +1,16 @@
-"""CPU per message on the send path, in-process, without sockets.
+"""CPU per message, start and resume on the hot paths, in-process, without sockets.
 
 ``python -m bench.hotpath``: a seeded SQLite database in a temporary directory, N
 conversations (half held by a worker whose app is in front), then every conversation sends
 ROUNDS messages at once through ``do_send_message``: group commit, encryption, publishing
 to the hub (nobody subscribed). Prints messages/s and the process's CPU time per message
-(every thread, the database driver's included). ``--profile`` adds cProfile's top entries.
-The figures in docs/performance.md's history of the send path come from this.
+(every thread, the database driver's included).
+
+``--path start``: N young people send ``start`` at once, each through the young person's
+socket handler (``YouthSocket``) on a socket that only collects what it is sent; ROUNDS
+such waves. ``--path resume``: the same for ``resume`` with the codes those starts gave.
+``--profile`` adds cProfile's top entries. The figures in docs/performance.md's history of
+the hot paths come from this.
 """
 
 from __future__ import annotations
@@ -13,22 +18,135 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import json
 import pstats
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import cast
 
+from starlette.websockets import WebSocket, WebSocketState
 from tests.support.server import seed, settings_for
 
 from lykta.conversations import service
 from lykta.conversations.models import Sender
 from lykta.conversations.service import Author
+from lykta.conversations.youth_socket import YouthSocket
+from lykta.realtime.protocol import parse_youth_frame
 from lykta.runtime import Runtime
+from lykta.teams.models import Team
 from lykta.teams.service import get_team_by_slug
 
+PATHS = ("send", "start", "resume")
 
-async def run(conversations: int, rounds: int, profile: bool) -> None:
+
+class Collector:
+    """Stands in for a socket: keeps what the server sends."""
+
+    application_state = WebSocketState.CONNECTED
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, object]] = []
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+    async def close(self, code: int = 1000) -> None:
+        self.application_state = WebSocketState.DISCONNECTED
+
+
+def youth(rt: Runtime, n: int) -> tuple[YouthSocket, Collector]:
+    socket = Collector()
+    connection = rt.hub.connect(cast(WebSocket, socket))
+    return YouthSocket(rt, connection, client_key=f"client-{n}"), socket
+
+
+async def measure(
+    work: Callable[[], Awaitable[object]], profile: bool
+) -> tuple[float, float, cProfile.Profile | None]:
+    profiler = cProfile.Profile() if profile else None
+    began, cpu = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.enable()
+    await work()
+    if profiler is not None:
+        profiler.disable()
+    return time.perf_counter() - began, time.process_time() - cpu, profiler
+
+
+async def sends(
+    rt: Runtime, team: Team, staff: Author, conversations: int, rounds: int, profile: bool
+) -> tuple[float, float, cProfile.Profile | None]:
+    ids = []
+    for _ in range(conversations):
+        conversation, _code = await service.do_start_conversation(rt, team)
+        ids.append(conversation.id)
+    for n, conversation_id in enumerate(ids):
+        await service.do_send_message(
+            rt, team.id, conversation_id, Author.youth(), uuid.uuid4().hex, "hej"
+        )
+        if n % 2 == 0:
+            await service.do_send_message(
+                rt, team.id, conversation_id, staff, uuid.uuid4().hex, "hej hej"
+            )
+
+    async def sender(conversation_id: str) -> None:
+        for _ in range(rounds):
+            await service.do_send_message(
+                rt,
+                team.id,
+                conversation_id,
+                Author.youth(),
+                uuid.uuid4().hex,
+                "ett meddelande som är lagom långt",
+            )
+
+    async def work() -> None:
+        await asyncio.gather(*(sender(c) for c in ids))
+
+    return await measure(work, profile)
+
+
+async def handshakes(
+    rt: Runtime, path: str, conversations: int, rounds: int, profile: bool
+) -> tuple[float, float, cProfile.Profile | None]:
+    codes: list[str] = []
+
+    async def wave(frames: list[dict[str, str]], keep: bool) -> None:
+        pairs = [youth(rt, n) for n in range(len(frames))]
+        await asyncio.gather(
+            *(
+                h.handle(parse_youth_frame(json.dumps(f)))
+                for (h, _), f in zip(pairs, frames, strict=True)
+            )
+        )
+        await asyncio.sleep(0)  # the writers hand over what they were sent
+        for handler, socket in pairs:
+            ready = next(f for f in socket.sent if f["type"] == "ready")
+            if keep:
+                codes.append(str(ready["resume_code"]))
+            await rt.hub.disconnect(handler.connection)
+
+    start = [{"type": "start", "team": "demo"}] * conversations
+    if path == "start":
+
+        async def work() -> None:
+            for _ in range(rounds):
+                await wave(start, keep=False)
+
+        return await measure(work, profile)
+    await wave(start, keep=True)
+
+    async def resume() -> None:
+        for _ in range(rounds):
+            await wave([{"type": "resume", "team": "demo", "code": c} for c in codes], False)
+
+    return await measure(resume, profile)
+
+
+async def run(path: str, conversations: int, rounds: int, profile: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = settings_for(Path(tmp) / "data")
         seeded = await seed(settings)
@@ -41,44 +159,17 @@ async def run(conversations: int, rounds: int, profile: bool) -> None:
             worker = next(w for w in seeded.workers.values() if w.team_slug == "demo")
             staff = Author(Sender.STAFF, worker.user_id, worker.first_name)
             rt.push.visible.set(object(), worker.user_id, True)
-            ids = []
-            for _ in range(conversations):
-                conversation, _code = await service.do_start_conversation(rt, team)
-                ids.append(conversation.id)
-            for n, conversation_id in enumerate(ids):
-                await service.do_send_message(
-                    rt, team.id, conversation_id, Author.youth(), uuid.uuid4().hex, "hej"
-                )
-                if n % 2 == 0:
-                    await service.do_send_message(
-                        rt, team.id, conversation_id, staff, uuid.uuid4().hex, "hej hej"
-                    )
-
-            async def sender(conversation_id: str) -> None:
-                for _ in range(rounds):
-                    await service.do_send_message(
-                        rt,
-                        team.id,
-                        conversation_id,
-                        Author.youth(),
-                        uuid.uuid4().hex,
-                        "ett meddelande som är lagom långt",
-                    )
-
-            profiler = cProfile.Profile() if profile else None
-            began, cpu = time.perf_counter(), time.process_time()
-            if profiler is not None:
-                profiler.enable()
-            await asyncio.gather(*(sender(c) for c in ids))
-            if profiler is not None:
-                profiler.disable()
-            wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+            if path == "send":
+                wall, cpu, profiler = await sends(rt, team, staff, conversations, rounds, profile)
+            else:
+                wall, cpu, profiler = await handshakes(rt, path, conversations, rounds, profile)
         finally:
             await rt.stop()
     count = conversations * rounds
+    what = {"send": "messages", "start": "starts", "resume": "resumes"}[path]
     print(
-        f"{count} messages from {conversations} conversations: {count / wall:,.0f} messages/s, "
-        f"{cpu / count * 1000:.3f} ms of CPU per message"
+        f"{count} {what} from {conversations} young people: {count / wall:,.0f} {what}/s, "
+        f"{cpu / count * 1000:.3f} ms of CPU each"
     )
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
@@ -86,13 +177,14 @@ async def run(conversations: int, rounds: int, profile: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.hotpath", description=__doc__)
+    parser.add_argument("--path", choices=PATHS, default="send")
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     if args.conversations < 1 or args.rounds < 1:
         parser.error("--conversations and --rounds must be at least 1")
-    asyncio.run(run(args.conversations, args.rounds, args.profile))
+    asyncio.run(run(args.path, args.conversations, args.rounds, args.profile))
 
 
 if __name__ == "__main__":

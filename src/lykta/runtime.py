@@ -1,5 +1,5 @@
 """What a running Lykta node holds: settings, database, broker, hub, password hasher,
-key store, push sender."""
+key store, push sender, what it knows of each team."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from lykta.realtime.broker import Broker, MemoryBroker
 from lykta.realtime.hub import Hub
 from lykta.realtime.ratelimit import RESUME_WINDOW, Limits
 from lykta.staff.throttle import ClientThrottle
+from lykta.teams.directory import TeamDirectory
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Runtime:
     resume_failures: ClientThrottle
     keys: KeyStore
     push: Pusher
+    teams: TeamDirectory
 
     @classmethod
     def create(cls, settings: Settings, broker: Broker | None = None) -> Runtime:
@@ -47,6 +49,7 @@ class Runtime:
             resume_failures=ClientThrottle(limit=limits.resume_failures, window=RESUME_WINDOW),
             keys=keys,
             push=Pusher(settings, db, keys),
+            teams=TeamDirectory(db),
         )
 
     async def start(self) -> None:

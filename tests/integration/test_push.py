@@ -176,6 +176,9 @@ async def test_a_message_reaches_the_holder_only_when_the_app_is_not_in_front(
     await bo.send_frame({"type": "visibility", "visible": False})
     await flush(bo)
     await says(young, "är du kvar?")
+    # A notice still waiting to go out is not queued twice (the device would show one),
+    # so the next message waits until this one's notice has gone.
+    await asyncio.to_thread(push_service.wait_for_delivery, device.endpoint)
     await bo.close()  # a closed app is not in front either
     await says(young, SECRET)
     # Pushes go out in order: once a new chat's push has come, every push about the

@@ -104,6 +104,37 @@ async def test_waiting_young_people_see_their_place_and_it_moves(
         await peer.close()
 
 
+async def back(server: ServerThread, gone: Peer) -> Peer:
+    """The same young person on a new connection, resuming with their code."""
+    await gone.close()
+    again = Peer(server.ws)
+    await again.connect()
+    again.team, again.code = "demo", gone.code
+    ready = await again.resume(gone.code, last_seq=0)
+    assert ready["type"] == "ready"
+    return again
+
+
+async def test_coming_back_tells_a_waiting_young_person_their_place_and_no_one_else(
+    server: ServerThread, settings: Settings, seeded: Seed
+) -> None:
+    open_around_the_clock(settings, seeded)
+    first = await youth(server, "först")
+    second = await youth(server, "sen")
+    anna = await worker(server, settings, seeded, "Anna")
+    await anna.send_frame({"type": "take", "conversation_id": first.conversation_id})
+    await second.wait_for(lambda f: f["type"] == "queue" and f["position"] == 1)
+    waiting = await back(server, second)
+    place = await waiting.wait_for(lambda f: f["type"] == "queue")
+    assert place["position"] == 1
+    answered = await back(server, first)
+    await answered.wait_for(lambda f: f["type"] == "message" and f["seq"] == 1)
+    await flush(answered)
+    assert not any(f["type"] == "queue" for f in answered.frames)
+    for peer in (waiting, answered, anna):
+        await peer.close()
+
+
 async def test_flagged_conversations_go_first_in_the_queue(
     server: ServerThread, settings: Settings, seeded: Seed
 ) -> None:

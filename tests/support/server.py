@@ -56,6 +56,18 @@ class Worker:
     totp_secret: str = ""
     used_steps: set[int] = field(default_factory=set)
 
+    def identity(self) -> StaffIdentity:
+        """Who this worker is to the services, as a logged-in session resolves it."""
+        return StaffIdentity(
+            user_id=self.user_id,
+            team_id=self.team_id,
+            first_name=self.first_name,
+            team_slug=self.team_slug,
+            team_name="",
+            role=self.role,
+            email=self.email,
+        )
+
     def code(self) -> str:
         """A TOTP code this account has not used yet (replays are refused)."""
         totp = pyotp.TOTP(self.totp_secret)

@@ -12,7 +12,6 @@ from lykta.conversations.errors import NotFound, ResumeFailed
 from lykta.conversations.models import Conversation
 from lykta.db import utcnow
 from lykta.staff.service import StaffIdentity
-from lykta.teams.models import Team
 
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -30,7 +29,9 @@ async def access_conversation_for_staff(
     return conversation
 
 
-async def access_conversation_by_code(session: AsyncSession, team: Team, code: str) -> Conversation:
+async def access_conversation_by_code(
+    session: AsyncSession, team_id: int, code: str
+) -> Conversation:
     """The young person's own conversation in this team, found by the hash of their code."""
     code_hash = resume_codes.hash_code(code)
     if code_hash is None:
@@ -40,7 +41,7 @@ async def access_conversation_by_code(session: AsyncSession, team: Team, code: s
     ).scalar_one_or_none()
     if conversation is None:
         raise ResumeFailed
-    if conversation.team_id != team.id:
+    if conversation.team_id != team_id:
         raise ResumeFailed
     if conversation.blocked_until is not None and conversation.blocked_until > utcnow():
         raise ResumeFailed

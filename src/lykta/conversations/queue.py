@@ -20,7 +20,6 @@ from lykta.db import utcnow
 from lykta.realtime.broker import conversation_channel
 from lykta.realtime.protocol import QueueFrame, encode
 from lykta.runtime import Runtime
-from lykta.teams.opening import workers_on_duty
 
 RECENT = dt.timedelta(days=14)
 SAMPLE = 20
@@ -74,7 +73,7 @@ async def publish_queue(rt: Runtime, team_id: int) -> None:
         if not ids:
             return
         typical = await typical_wait(session, team_id)
-        on_duty = await workers_on_duty(session, team_id)
+    on_duty = await rt.teams.on_duty(team_id)
     for position, (conversation_id, kind) in enumerate(ids, start=1):
         eta = estimate(position, typical, on_duty, kind)
         frame = QueueFrame(position=position, eta_seconds=eta)
@@ -88,6 +87,6 @@ async def position_of(rt: Runtime, team_id: int, conversation_id: str) -> QueueF
         if conversation_id not in places:
             return None
         typical = await typical_wait(session, team_id)
-        on_duty = await workers_on_duty(session, team_id)
+    on_duty = await rt.teams.on_duty(team_id)
     position, kind = places[conversation_id]
     return QueueFrame(position=position, eta_seconds=estimate(position, typical, on_duty, kind))

@@ -48,6 +48,7 @@ from lykta.realtime.protocol import (
 from lykta.runtime import Runtime
 from lykta.staff.models import StaffUser
 from lykta.staff.service import StaffIdentity
+from lykta.teams.directory import TeamRef
 from lykta.teams.models import Team
 
 log = logging.getLogger(__name__)
@@ -228,7 +229,11 @@ async def _locked_with_holder(session: AsyncSession, team_id: int, conversation_
 
 
 async def do_start_conversation(
-    rt: Runtime, team: Team, *, browser: bytes | None = None, kind: str = Kind.CHAT.value
+    rt: Runtime,
+    team: Team | TeamRef,
+    *,
+    browser: bytes | None = None,
+    kind: str = Kind.CHAT.value,
 ) -> tuple[Conversation, str]:
     code = resume_codes.generate()
     code_hash = resume_codes.hash_code(code)
@@ -496,7 +501,14 @@ async def worker_profile(rt: Runtime, staff_id: int | None) -> WorkerProfile | N
     if staff_id is None:
         return None
     async with rt.db.read() as session:
-        user = await session.get(StaffUser, staff_id)
+        return await read_worker_profile(session, staff_id)
+
+
+async def read_worker_profile(session: AsyncSession, staff_id: int | None) -> WorkerProfile | None:
+    """The profile of the worker holding a conversation, in the caller's session."""
+    if staff_id is None:
+        return None
+    user = await session.get(StaffUser, staff_id)
     return profile_of(user) if user is not None else None
 
 

@@ -39,7 +39,6 @@ from lykta.staff.models import StaffUser
 from lykta.staff.service import StaffIdentity
 from lykta.teams import defaults
 from lykta.teams.models import Team
-from lykta.teams.opening import team_is_open
 
 
 class Blocked(ConversationError):
@@ -341,7 +340,7 @@ async def presence_frame(rt: Runtime, team_id: int) -> PresenceFrame:
         )
     return PresenceFrame(
         on_duty=[StaffMember(id=i, first_name=n) for i, n in on_duty],
-        open=await team_is_open(rt, team_id),
+        open=(await rt.teams.status(team_id)).open,
     )
 
 
@@ -350,6 +349,7 @@ async def do_set_duty(rt: Runtime, caller: StaffIdentity, on: bool) -> None:
         await session.execute(
             update(StaffUser).where(StaffUser.id == caller.user_id).values(on_duty=on)
         )
+    rt.teams.forget(caller.team_id)
     await rt.hub.publish(
         team_channel(caller.team_id), encode(await presence_frame(rt, caller.team_id))
     )

@@ -14,7 +14,7 @@ from lykta.conversations.access import (
     access_conversation_for_youth,
 )
 from lykta.conversations.errors import ConversationError, NotFound, ResumeFailed
-from lykta.conversations.models import Conversation, Kind, Sender
+from lykta.conversations.models import Conversation, ConversationState, Kind, Sender
 from lykta.conversations.sockets import locale_of, send_history
 from lykta.i18n import N_
 from lykta.realtime import ratelimit
@@ -40,8 +40,6 @@ from lykta.realtime.protocol import (
 from lykta.realtime.ratelimit import Bucket, RateLimited
 from lykta.realtime.session import Deadlines, receive_loop
 from lykta.runtime import Runtime
-from lykta.teams.opening import team_status
-from lykta.teams.service import get_team_by_slug
 from lykta.web.privacy import client_key
 from lykta.web.security import origin_allowed
 
@@ -151,14 +149,13 @@ class YouthSocket:
     async def _start(self, frame: StartFrame) -> None:
         if self.conversation_id is not None:
             raise AlreadyStarted
-        async with self.rt.db.read() as session:
-            team = await get_team_by_slug(session, frame.team)
+        team = await self.rt.teams.by_slug(frame.team)
         if team is None:
             raise NotFound
         if not self.rt.limits.starts.take(self.client_key):
             raise RateLimited
         await workflow.check_not_blocked(self.rt, team.id, frame.browser)
-        status = await team_status(self.rt, team)
+        status = await self.rt.teams.status(team.id)
         # When nobody can answer now, the young person leaves a question for later.
         kind = Kind.CHAT if status.open else Kind.QUESTION
         conversation, code = await service.do_start_conversation(
@@ -188,11 +185,11 @@ class YouthSocket:
         if self.rt.resume_failures.retry_after(self.client_key) > 0:
             raise RateLimited
         try:
+            team = await self.rt.teams.by_slug(frame.team)
+            if team is None:
+                raise ResumeFailed
             async with self.rt.db.read() as session:
-                team = await get_team_by_slug(session, frame.team)
-                if team is None:
-                    raise ResumeFailed
-                conversation = await access_conversation_by_code(session, team, frame.code)
+                conversation = await access_conversation_by_code(session, team.id, frame.code)
         except ResumeFailed:
             self.rt.resume_failures.fail(self.client_key)
             raise
@@ -202,7 +199,7 @@ class YouthSocket:
             conversation = await access_conversation_for_youth(
                 session, conversation.team_id, conversation.id
             )
-        profile = await service.worker_profile(self.rt, conversation.assigned_staff_id)
+            profile = await service.read_worker_profile(session, conversation.assigned_staff_id)
         self.connection.send(
             encode(
                 ReadyFrame(
@@ -219,7 +216,10 @@ class YouthSocket:
         await send_history(
             self.rt, self.connection, conversation.team_id, conversation.id, frame.last_seq
         )
-        await self._send_position()
+        if conversation.state == ConversationState.QUEUED:
+            # Only a waiting conversation has a place in the queue (a later change to the
+            # queue reaches this socket anyway: it is subscribed).
+            await self._send_position()
 
     async def _attach(self, conversation: Conversation) -> None:
         self.team_id = conversation.team_id

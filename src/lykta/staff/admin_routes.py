@@ -152,6 +152,7 @@ async def settings_save(
             team = await session.get(Team, caller.team_id)
             assert team is not None  # noqa: S101 - a live session's team exists
             await do_update_settings(session, team, wanted, members.actor(caller))
+        rt.teams.forget(caller.team_id)  # the time zone may have changed
     except TeamError as exc:
         return page(
             request,

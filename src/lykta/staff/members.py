@@ -246,6 +246,7 @@ async def do_set_active(rt: Runtime, caller: StaffIdentity, member_id: int, acti
             target_id=member.id,
             details={"email": member.email},
         )
+    rt.teams.forget(caller.team_id)  # a member on duty no longer counts, or counts again
     if not active:
         await publish_sessions_ended(rt, member_id, None)
 

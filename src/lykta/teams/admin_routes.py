@@ -28,7 +28,6 @@ from lykta.teams import admin_content as content
 from lykta.teams import admin_service as admin
 from lykta.teams import defaults
 from lykta.teams.models import Team
-from lykta.teams.opening import team_status
 from lykta.web.pages import NO_STORE, request_locale, runtime
 from lykta.web.render import translate
 
@@ -102,7 +101,7 @@ async def _hours_page(
 ) -> Response:
     rt, locale = runtime(request), request_locale(request)
     team = await admin.team_of(rt, caller)
-    status = await team_status(rt, team)
+    status = await rt.teams.status(team.id, fresh=True)
     exceptions = [
         {
             "id": e.id,

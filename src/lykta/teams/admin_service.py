@@ -240,6 +240,7 @@ async def do_add_period(
             target_id=period.id,
             period=str(new),
         )
+    rt.teams.forget(caller.team_id)
 
 
 async def do_remove_period(rt: Runtime, caller: StaffIdentity, period_id: int) -> None:
@@ -256,6 +257,7 @@ async def do_remove_period(rt: Runtime, caller: StaffIdentity, period_id: int) -
             target_id=period_id,
             period=text,
         )
+    rt.teams.forget(caller.team_id)
 
 
 def _times(opens: str, closes: str) -> tuple[dt.time, dt.time]:
@@ -330,6 +332,7 @@ async def do_add_exception(rt: Runtime, caller: StaffIdentity, new: NewException
         raise AdminError(
             N_("There is already an exception for %(day)s. Remove it first."), day=day.isoformat()
         ) from None
+    rt.teams.forget(caller.team_id)
 
 
 async def do_remove_exception(rt: Runtime, caller: StaffIdentity, exception_id: int) -> None:
@@ -346,6 +349,7 @@ async def do_remove_exception(rt: Runtime, caller: StaffIdentity, exception_id: 
             target_id=exception_id,
             day=day,
         )
+    rt.teams.forget(caller.team_id)
 
 
 # ----- help numbers ------------------------------------------------------------------------

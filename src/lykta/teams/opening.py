@@ -1,5 +1,6 @@
 """Is the team open now, and when does it open next? Opening hours from the database,
-the rules in ``hours``: open means within hours and at least one worker on duty."""
+the rules in ``hours``: open means within hours and at least one worker on duty. The
+reads are here; ``teams.directory`` keeps their results per node."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lykta.db import utcnow
-from lykta.runtime import Runtime
 from lykta.staff.models import StaffUser
 from lykta.teams import hours
-from lykta.teams.models import OpeningException, OpeningHours, Team
+from lykta.teams.models import OpeningException, OpeningHours
 
 
 async def workers_on_duty(session: AsyncSession, team_id: int) -> int:
@@ -54,25 +54,3 @@ class Status:
     within_hours: bool
     next_opening: dt.datetime | None
     """When the hours next begin (None: now, or not within two weeks)."""
-
-
-async def team_status(rt: Runtime, team: Team, now: dt.datetime | None = None) -> Status:
-    now = now or utcnow()
-    async with rt.db.read() as session:
-        schedule = await schedule_of(session, team.id)
-        on_duty = await workers_on_duty(session, team.id)
-    within = hours.is_within_hours(now, team.timezone, schedule.periods, schedule.exceptions)
-    upcoming = hours.next_opening(now, team.timezone, schedule.periods, schedule.exceptions)
-    return Status(
-        open=within and on_duty > 0,
-        within_hours=within,
-        next_opening=None if within else upcoming,
-    )
-
-
-async def team_is_open(rt: Runtime, team_id: int) -> bool:
-    async with rt.db.read() as session:
-        team = await session.get(Team, team_id)
-    if team is None:
-        return False
-    return (await team_status(rt, team)).open

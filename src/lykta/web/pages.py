@@ -14,7 +14,6 @@ from lykta.config import MAX_MESSAGE_LENGTH
 from lykta.i18n import N_, negotiate
 from lykta.runtime import Runtime
 from lykta.teams import defaults
-from lykta.teams.opening import team_status
 from lykta.teams.privacy import youth_page
 from lykta.teams.service import get_team_by_slug
 from lykta.web.render import render, static_url, translate, translate_all
@@ -65,7 +64,7 @@ async def chat_page(request: Request, slug: str) -> Response:
     if team is None:
         raise HTTPException(status_code=404)
     locale = request_locale(request, team.default_locale)
-    status = await team_status(rt, team)
+    status = await rt.teams.status(team.id)
     next_opening = None
     if status.next_opening is not None:
         next_opening = format_datetime(

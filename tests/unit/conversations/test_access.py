@@ -18,14 +18,7 @@ from tests.support.server import Seed
 
 
 def identity(seeded: Seed, name: str) -> StaffIdentity:
-    worker = seeded.workers[name]
-    return StaffIdentity(
-        user_id=worker.user_id,
-        team_id=worker.team_id,
-        first_name=worker.first_name,
-        team_slug=worker.team_slug,
-        team_name="",
-    )
+    return seeded.workers[name].identity()
 
 
 async def test_staff_see_only_their_own_teams_conversations(
@@ -59,12 +52,12 @@ async def test_a_resume_code_opens_its_conversation_only_in_its_team(
 ) -> None:
     conversation, code = await service.do_start_conversation(rt, demo)
     async with rt.db.read() as session:
-        found = await access_conversation_by_code(session, demo, code)
+        found = await access_conversation_by_code(session, demo.id, code)
         assert found.id == conversation.id
         typed = code.lower().replace("-", " ").replace("0", "o").replace("1", "l")
-        assert (await access_conversation_by_code(session, demo, typed)).id == conversation.id
+        assert (await access_conversation_by_code(session, demo.id, typed)).id == conversation.id
         with pytest.raises(ResumeFailed):
-            await access_conversation_by_code(session, other, code)
+            await access_conversation_by_code(session, other.id, code)
 
 
 @pytest.mark.parametrize(
@@ -74,7 +67,7 @@ async def test_wrong_codes_fail_the_same_way(rt: Runtime, demo: Team, code: str)
     await service.do_start_conversation(rt, demo)
     async with rt.db.read() as session:
         with pytest.raises(ResumeFailed) as info:
-            await access_conversation_by_code(session, demo, code)
+            await access_conversation_by_code(session, demo.id, code)
     assert info.value.code == "resume_failed"
     assert not info.value.terminal  # the young person may try again
 
