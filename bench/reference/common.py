@@ -20,6 +20,7 @@ CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 # Lykta's production values (``Settings.ws_ping_interval`` / ``ws_ping_timeout`` defaults).
 WS_PROTOCOL = "websockets-sansio"
+BACKLOG = 8192
 WS_MAX_SIZE = 64 * 1024
 WS_PING_INTERVAL = 20.0
 WS_PING_TIMEOUT = 20.0
@@ -121,6 +122,7 @@ def server_config(
         ws_ping_interval=WS_PING_INTERVAL,
         ws_ping_timeout=WS_PING_TIMEOUT,
         ws_per_message_deflate=False,
+        backlog=BACKLOG,
         log_config=None,
         lifespan=lifespan,
     )

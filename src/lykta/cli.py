@@ -242,6 +242,10 @@ def server_config(app: Any, host: str, port: int, settings: Settings) -> uvicorn
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_timeout,
         ws_per_message_deflate=False,
+        # Room for a reconnect storm (thousands of young people back at once after a
+        # restart) in the kernel's queue of connections waiting to be accepted; the kernel
+        # caps it at net.core.somaxconn.
+        backlog=8192,
         log_config=None,
         lifespan="on",
     )

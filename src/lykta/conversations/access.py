@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lykta.conversations import resume_codes
@@ -29,6 +29,9 @@ async def access_conversation_for_staff(
     return conversation
 
 
+_BY_CODE = select(Conversation).where(Conversation.resume_hash == bindparam("code_hash"))
+
+
 async def access_conversation_by_code(
     session: AsyncSession, team_id: int, code: str
 ) -> Conversation:
@@ -36,9 +39,7 @@ async def access_conversation_by_code(
     code_hash = resume_codes.hash_code(code)
     if code_hash is None:
         raise ResumeFailed
-    conversation = (
-        await session.execute(select(Conversation).where(Conversation.resume_hash == code_hash))
-    ).scalar_one_or_none()
+    conversation = (await session.execute(_BY_CODE, {"code_hash": code_hash})).scalar_one_or_none()
     if conversation is None:
         raise ResumeFailed
     if conversation.team_id != team_id:

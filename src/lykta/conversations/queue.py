@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lykta.conversations.models import Conversation, ConversationState, Kind
@@ -29,32 +29,37 @@ MAX_ETA = 24 * 3600
 QUEUE_ORDER = (Conversation.flagged.desc(), Conversation.created_at, Conversation.id)
 
 
+# Built once: every change to a queue reads both.
+_WAITING = (
+    select(Conversation.id, Conversation.kind)
+    .where(
+        Conversation.team_id == bindparam("team_id"),
+        Conversation.state == ConversationState.QUEUED.value,
+        Conversation.last_seq > 0,
+    )
+    .order_by(*QUEUE_ORDER)
+)
+_ANSWERED = (
+    select(Conversation.created_at, Conversation.first_reply_at)
+    .where(
+        Conversation.team_id == bindparam("team_id"),
+        Conversation.first_reply_at.is_not(None),
+        Conversation.first_reply_at > bindparam("since"),
+    )
+    .order_by(Conversation.first_reply_at.desc())
+    .limit(SAMPLE)
+)
+
+
 async def waiting(session: AsyncSession, team_id: int) -> list[tuple[str, str]]:
     """(id, kind) of the team's waiting conversations, first in line first."""
-    result = await session.execute(
-        select(Conversation.id, Conversation.kind)
-        .where(
-            Conversation.team_id == team_id,
-            Conversation.state == ConversationState.QUEUED.value,
-            Conversation.last_seq > 0,
-        )
-        .order_by(*QUEUE_ORDER)
-    )
+    result = await session.execute(_WAITING, {"team_id": team_id})
     return [(row[0], row[1]) for row in result.all()]
 
 
 async def typical_wait(session: AsyncSession, team_id: int) -> float | None:
     """Median seconds from arrival to a worker's first reply, recently; None if unknown."""
-    rows = await session.execute(
-        select(Conversation.created_at, Conversation.first_reply_at)
-        .where(
-            Conversation.team_id == team_id,
-            Conversation.first_reply_at.is_not(None),
-            Conversation.first_reply_at > utcnow() - RECENT,
-        )
-        .order_by(Conversation.first_reply_at.desc())
-        .limit(SAMPLE)
-    )
+    rows = await session.execute(_ANSWERED, {"team_id": team_id, "since": utcnow() - RECENT})
     waits = [(replied - arrived).total_seconds() for arrived, replied in rows if replied]
     return statistics.median(waits) if waits else None
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -444,6 +444,19 @@ async def _publish(
     await summaries.publish_summary(rt, conversation, holder_name)
 
 
+# Built once: every resume and every socket catching up reads its history.
+_HISTORY = (
+    select(Message)
+    .where(
+        Message.team_id == bindparam("team_id"),
+        Message.conversation_id == bindparam("conversation_id"),
+        Message.seq > bindparam("after"),
+    )
+    .order_by(Message.seq)
+    .limit(bindparam("batch"))
+)
+
+
 async def history(
     rt: Runtime, team_id: int, conversation_id: str, after_seq: int
 ) -> AsyncIterator[list[Message]]:
@@ -456,14 +469,13 @@ async def history(
             batch = list(
                 (
                     await session.execute(
-                        select(Message)
-                        .where(
-                            Message.team_id == team_id,
-                            Message.conversation_id == conversation_id,
-                            Message.seq > cursor,
-                        )
-                        .order_by(Message.seq)
-                        .limit(HISTORY_BATCH)
+                        _HISTORY,
+                        {
+                            "team_id": team_id,
+                            "conversation_id": conversation_id,
+                            "after": cursor,
+                            "batch": HISTORY_BATCH,
+                        },
                     )
                 ).scalars()
             )

@@ -33,7 +33,10 @@ from lykta.db import NAMING, Database, UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
-CACHE_SIZE: Final = 4096
+CACHE_SIZE: Final = 65_536
+"""Data keys kept unwrapped in memory (about 350 bytes each, so at most about 22 MiB). A
+node holds every live conversation's key: with fewer slots than conversations that
+write in turn, every message would read and unwrap its key again."""
 REWRAP_BATCH: Final = 500
 SERVICE_PREFIX: Final = "service:"
 """Starts the id of a key that seals something other than a conversation (a team's push
