@@ -20,6 +20,7 @@ import asyncio
 import cProfile
 import json
 import pstats
+import secrets
 import tempfile
 import time
 import uuid
@@ -129,7 +130,11 @@ async def handshakes(
                 codes.append(str(ready["resume_code"]))
             await rt.hub.disconnect(handler.connection)
 
-    start = [{"type": "start", "team": "demo"}] * conversations
+    # As the page does: each tab sends its random token (so that a block can hold).
+    start = [
+        {"type": "start", "team": "demo", "browser": secrets.token_urlsafe(16)}
+        for _ in range(conversations)
+    ]
     if path == "start":
 
         async def work() -> None:

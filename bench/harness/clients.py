@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import secrets
 import time
 from collections import Counter
 from typing import Any
@@ -255,6 +256,8 @@ class LyktaYouth(Peer):
         self.conversation_id: str | None = None
         self.last_seq = 0
         self.key = f"y{id(self)}"
+        self.browser = secrets.token_urlsafe(16)
+        """The tab's random token, sent with ``start`` as the page does."""
 
     def on_frame(self, frame: Frame) -> None:
         kind = frame.get("type")
@@ -275,7 +278,7 @@ class LyktaYouth(Peer):
         """Connect and start a new conversation (a row and a data key on the server)."""
         await self.connect(within)
         ready = self.tracker.expect(("ready", self.key))
-        await self.send({"type": "start", "team": self.team})
+        await self.send({"type": "start", "team": self.team, "browser": self.browser})
         frame = await asyncio.wait_for(ready, within)
         self.code = frame["resume_code"]
 

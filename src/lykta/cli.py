@@ -259,11 +259,14 @@ def build_app(settings: Settings) -> ASGIApp:
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
+    from lykta.gc_tuning import tune_for_server
     from lykta.web.privacy import configure_logging
 
     _check_port_free(host, port)
     configure_logging()
-    uvicorn.Server(server_config(build_app(settings), host, port, settings)).run()
+    app = build_app(settings)
+    tune_for_server()
+    uvicorn.Server(server_config(app, host, port, settings)).run()
 
 
 def _print_demo(login: dict[str, str], settings: Settings, host: str, port: int) -> None:
