@@ -370,11 +370,18 @@ async def do_send_message(
 
 
 async def do_take(rt: Runtime, team_id: int, conversation_id: str, author: Author) -> Message:
-    async with rt.db.write() as session:
-        conversation = await _locked(session, team_id, conversation_id)
-        joined = _take(conversation, author)
+    async def store(session: AsyncSession) -> tuple[Conversation, Message]:
+        held = await _locked_with_holder(session, team_id, conversation_id)
+        conversation = held.conversation
+        assert conversation is not None  # noqa: S101 - checked by _locked_with_holder
+        joined = _take(conversation, author)  # refuses before it changes anything
+        held.holder_name = author.first_name  # later writes of the group see the new holder
         session.add(joined)
-    await _publish(rt, conversation, [joined])
+        return conversation, joined
+
+    # Group commit, as for messages: workers taking chats at the same moment share commits.
+    conversation, joined = await rt.db.grouped(store, prepare=_read_ahead, key=conversation_id)
+    await _publish(rt, conversation, [joined], author.first_name)
     if author.staff_id is not None:
         await rt.hub.publish(
             conversation_channel(conversation.id), encode(await worker_frame(rt, author.staff_id))
@@ -490,7 +497,8 @@ async def history(
 
 async def do_record_opened(rt: Runtime, caller: StaffIdentity, conversation_id: str) -> None:
     """Audit that a worker opened a conversation and read its history."""
-    async with rt.db.write() as session:
+
+    async def store(session: AsyncSession) -> None:
         await audit.record(
             session,
             caller.team_id,
@@ -499,6 +507,10 @@ async def do_record_opened(rt: Runtime, caller: StaffIdentity, conversation_id: 
             target_type="conversation",
             target_id=conversation_id,
         )
+
+    # Shared with the writes of the same moment (each entry still chains to the one
+    # before it: ``record`` flushes it before the next one reads the head).
+    await rt.db.grouped(store)
 
 
 def profile_of(user: StaffUser) -> WorkerProfile:

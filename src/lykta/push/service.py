@@ -116,6 +116,8 @@ async def do_unsubscribe(rt: Runtime, caller: StaffIdentity, data: Any) -> None:
     endpoint = data.get("endpoint") if isinstance(data, dict) else None
     if not isinstance(endpoint, str) or not 0 < len(endpoint) <= MAX_ENDPOINT:
         raise PushError(BAD_SUBSCRIPTION)
+    if not endpoint.isascii() or any(ord(c) < 32 or ord(c) == 127 for c in endpoint):
+        return  # no stored endpoint looks like that (and PostgreSQL refuses a NUL in text)
     async with rt.db.write() as session:
         await session.execute(
             delete(PushSubscription).where(

@@ -13,6 +13,9 @@ import orjson
 import pytest
 from sqlalchemy import func, select, update
 
+from lykta.audit import service as audit
+from lykta.audit.models import AuditEntry
+from lykta.audit.service import Action
 from lykta.config import MAX_MESSAGE_LENGTH, Settings
 from lykta.conversations import content, resume_codes, service, summaries
 from lykta.conversations.errors import (
@@ -302,6 +305,46 @@ async def test_the_list_entry_names_the_holder_as_of_each_message_even_within_on
         ("held", 3, "Bo"),
         ("held", 4, "Bosse"),
     ]
+    await rt.hub.disconnect(connection)
+
+
+async def test_workers_taking_chats_together_share_a_commit_and_the_list_names_them(
+    rt: Runtime, demo: Team, seeded: Seed
+) -> None:
+    """Takes are group-committed with the sends of the same moment; a young person's
+    message in the same group as the take already names the new holder."""
+    anna, bo = staff(seeded.workers["Anna"]), staff(seeded.workers["Bo"])
+    first, second = await start(rt, demo), await start(rt, demo)
+    for conversation in (first, second):
+        await service.do_send_message(rt, demo.id, conversation.id, YOUTH, client_id(), "hej")
+    websocket = FakeWebSocket()
+    connection = rt.hub.connect(websocket.as_websocket)
+    await rt.hub.subscribe(connection, team_channel(demo.id))
+    commits = Commits(rt.db)
+    results = await asyncio.gather(
+        service.do_take(rt, demo.id, first.id, anna),
+        service.do_take(rt, demo.id, second.id, bo),
+        service.do_send_message(rt, demo.id, first.id, YOUTH, client_id(), "är du där?"),
+        service.do_take(rt, demo.id, first.id, bo),  # too late: Anna has it
+        return_exceptions=True,
+    )
+    commits.stop()
+    assert commits.count == 1  # one group
+    assert isinstance(results[3], NotQueued)  # refused alone; the others went on
+    assert [(m.seq, m.event) for m in await rows(rt, first.id)] == [
+        (1, None),
+        (2, "joined"),
+        (3, None),
+    ]
+    await eventually(lambda: len(websocket.sent) >= 3)
+    entries = [
+        (f["conversation"]["id"], f["conversation"]["last_seq"], f["conversation"]["assigned"])
+        for f in map(orjson.loads, websocket.sent)
+        if f["type"] == "conversation"
+    ]
+    names = {(cid, seq): (assigned or {}).get("first_name") for cid, seq, assigned in entries}
+    assert names[(first.id, 3)] == "Anna"  # the young person's message, after the take
+    assert names[(second.id, 2)] == "Bo"
     await rt.hub.disconnect(connection)
 
 
@@ -657,3 +700,26 @@ async def test_activity_timestamps_move_forward(rt: Runtime, demo: Team) -> None
     async with rt.db.read() as session:
         count = (await session.execute(select(func.count()).select_from(Message))).scalar_one()
     assert count == 1
+
+
+async def test_openings_recorded_together_share_a_commit_and_keep_the_chain(
+    rt: Runtime, demo: Team, seeded: Seed
+) -> None:
+    conversations = [await start(rt, demo) for _ in range(4)]
+    workers = [seeded.workers["Anna"].identity(), seeded.workers["Bo"].identity()]
+    commits = Commits(rt.db)
+    await asyncio.gather(
+        *(service.do_record_opened(rt, workers[n % 2], c.id) for n, c in enumerate(conversations))
+    )
+    commits.stop()
+    assert commits.count == 1
+    async with rt.db.read() as session:
+        (report,) = await audit.verify(session, [demo.id])
+        opened = (
+            await session.execute(
+                select(AuditEntry.target_id).where(AuditEntry.action == Action.CONVERSATION_OPENED)
+            )
+        ).scalars()
+        assert sorted(str(target) for target in opened) == sorted(c.id for c in conversations)
+    assert report.broken_at is None
+    assert report.entries >= len(conversations)

@@ -95,6 +95,11 @@ async def test_a_worker_unsubscribes_only_their_own_devices(
     assert len(await rows(rt)) == 1
     with pytest.raises(PushError):
         await service.do_unsubscribe(rt, bo, {"endpoint": 5})
+    # No stored endpoint has a NUL or a control character (PostgreSQL would refuse the
+    # lookup itself): nothing to forget, and no error either.
+    for odd in (made["endpoint"] + "\x00", "\x00", "https://x/\x7f", "https://ä/"):
+        await service.do_unsubscribe(rt, bo, {"endpoint": odd})
+    assert len(await rows(rt)) == 1
     await service.do_unsubscribe(rt, bo, {"endpoint": made["endpoint"]})
     assert await rows(rt) == []
 
