@@ -70,11 +70,14 @@ class TeamDirectory:
         """Database reads made so far (for tests and benchmarks)."""
 
     def forget(self, team_id: int) -> None:
-        """This node changed the team (after the commit): read it again when next asked."""
+        """This node changed the team (after the commit): read it again when next asked.
+        A read already under way may have missed the change: whoever asks from now on
+        waits for a new one instead (those already waiting get what it read)."""
         self._generation += 1
         self._opening.pop(team_id, None)
         for slug in [s for s, (ref, _) in self._teams.items() if ref.id == team_id]:
             del self._teams[slug]
+        self._loading.clear()
 
     async def by_slug(self, slug: str) -> TeamRef | None:
         return await self._get(self._teams, "team", slug, self._read_team)
@@ -159,6 +162,7 @@ class TeamDirectory:
         return value
 
     def _done(self, kind: str, key: object, done: asyncio.Future[Any]) -> None:
-        self._loading.pop((kind, key), None)
+        if self._loading.get((kind, key)) is done:  # not a newer read of the same key
+            del self._loading[(kind, key)]
         if not done.cancelled():
             done.exception()  # retrieved here too, in case every waiter gave up

@@ -168,3 +168,35 @@ async def test_the_admins_own_page_reads_afresh(rt: Runtime, seeded: Seed) -> No
     assert not (await rt.teams.status(team_id)).open  # young people: held for a second
     assert (await rt.teams.status(team_id, fresh=True)).open
     assert (await rt.teams.status(team_id)).open  # and what it read is kept
+
+
+async def test_asking_after_a_change_does_not_join_a_read_from_before_it(
+    rt: Runtime, seeded: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker goes on duty while a read is under way: whoever asks after the change
+    (the presence frame this node sends at once) waits for a read that sees it."""
+    await open_all_week(rt, caller(seeded, "Anna"))
+    team_id = seeded.team_ids["demo"]
+    directory = TeamDirectory(rt.db)
+    read = directory._read_opening
+    began, release = asyncio.Event(), asyncio.Event()
+
+    async def first_read_slow(key: int) -> object:
+        value = await read(key)
+        if not began.is_set():
+            began.set()
+            await release.wait()
+        return value
+
+    monkeypatch.setattr(directory, "_read_opening", first_read_slow)
+    before = asyncio.create_task(directory.status(team_id))
+    await began.wait()
+    await set_duty_elsewhere(rt, seeded.workers["Bo"].user_id, True)
+    directory.forget(team_id)
+    try:  # joining the read from before the change would wait for it forever here
+        after = await asyncio.wait_for(directory.status(team_id), timeout=5)
+    finally:
+        release.set()
+    assert not (await before).open
+    assert after.open
+    assert (await directory.status(team_id)).open
