@@ -43,6 +43,25 @@ async def set_duty_elsewhere(rt: Runtime, user_id: int, on: bool) -> None:
         await session.execute(update(StaffUser).where(StaffUser.id == user_id).values(on_duty=on))
 
 
+def hold_first_read(
+    directory: TeamDirectory, monkeypatch: pytest.MonkeyPatch
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """The directory's first read of a team's opening returns only once ``release`` is
+    set (``began`` says it has read); later reads go straight through."""
+    read = directory._read_opening
+    began, release = asyncio.Event(), asyncio.Event()
+
+    async def first_read_held(key: int) -> object:
+        value = await read(key)
+        if not began.is_set():
+            began.set()
+            await release.wait()
+        return value
+
+    monkeypatch.setattr(directory, "_read_opening", first_read_held)
+    return began, release
+
+
 async def test_a_crowd_starting_at_once_costs_one_read_of_the_team(rt: Runtime) -> None:
     directory = TeamDirectory(rt.db)
     refs = await asyncio.gather(*(directory.by_slug("demo") for _ in range(50)))
@@ -92,23 +111,13 @@ async def test_a_read_under_way_when_the_team_changes_is_not_kept(
     await open_all_week(rt, caller(seeded, "Anna"))
     team_id = seeded.team_ids["demo"]
     directory = TeamDirectory(rt.db)
-    read = directory._read_opening
-    began, release = asyncio.Event(), asyncio.Event()
-
-    async def slow_read(key: int) -> object:
-        value = await read(key)  # reads "nobody on duty"
-        began.set()
-        await release.wait()
-        return value
-
-    monkeypatch.setattr(directory, "_read_opening", slow_read)
+    began, release = hold_first_read(directory, monkeypatch)
     reader = asyncio.create_task(directory.status(team_id))
-    await began.wait()
+    await began.wait()  # it read "nobody on duty"
     await set_duty_elsewhere(rt, seeded.workers["Bo"].user_id, True)
     directory.forget(team_id)
     release.set()
     assert not (await reader).open  # what it read before the change
-    monkeypatch.setattr(directory, "_read_opening", read)
     assert (await directory.status(team_id)).open  # but it did not keep it
 
 
@@ -178,17 +187,7 @@ async def test_asking_after_a_change_does_not_join_a_read_from_before_it(
     await open_all_week(rt, caller(seeded, "Anna"))
     team_id = seeded.team_ids["demo"]
     directory = TeamDirectory(rt.db)
-    read = directory._read_opening
-    began, release = asyncio.Event(), asyncio.Event()
-
-    async def first_read_slow(key: int) -> object:
-        value = await read(key)
-        if not began.is_set():
-            began.set()
-            await release.wait()
-        return value
-
-    monkeypatch.setattr(directory, "_read_opening", first_read_slow)
+    began, release = hold_first_read(directory, monkeypatch)
     before = asyncio.create_task(directory.status(team_id))
     await began.wait()
     await set_duty_elsewhere(rt, seeded.workers["Bo"].user_id, True)
