@@ -21,6 +21,7 @@ from lykta.push.endpoints import (
     MAX_ENDPOINT,
     PushError,
     Subscription,
+    check_endpoint,
     check_subscription,
 )
 from lykta.push.models import PushSubscription
@@ -116,8 +117,10 @@ async def do_unsubscribe(rt: Runtime, caller: StaffIdentity, data: Any) -> None:
     endpoint = data.get("endpoint") if isinstance(data, dict) else None
     if not isinstance(endpoint, str) or not 0 < len(endpoint) <= MAX_ENDPOINT:
         raise PushError(BAD_SUBSCRIPTION)
-    if not endpoint.isascii() or any(ord(c) < 32 or ord(c) == 127 for c in endpoint):
-        return  # no stored endpoint looks like that (and PostgreSQL refuses a NUL in text)
+    try:
+        check_endpoint(endpoint, allow_insecure_localhost=rt.settings.push_allow_insecure_localhost)
+    except PushError:
+        return  # never stored, so nothing to forget (and PostgreSQL refuses a NUL in text)
     async with rt.db.write() as session:
         await session.execute(
             delete(PushSubscription).where(
