@@ -268,6 +268,12 @@ def lines(report: dict[str, Any]) -> list[str]:
             t = targets[key]
             shown = "n/a" if t["value"] is None else f"{t['value']:g}"
             out.append(f"{t['label']:<48} {shown:>12}   {t['target']}: {verdict(t['met'])}")
+    for name, idle in results.get("idle", {}).items():
+        if isinstance(idle, dict) and idle.get("connected", 0) < idle.get("requested", 0):
+            out.append(
+                f"  idle: {name} opened {idle['connected']:,} of {idle['requested']:,} "
+                f"connections within its time limit of {idle['time_limit_s']:g} s"
+            )
     storm = results.get("storm", {}).get("lykta")
     if isinstance(storm, dict) and "clients" in storm:
         out.append(

@@ -138,7 +138,8 @@ def measure_idle(
     plans = team_plans(ctx, target)
     concurrency = max(1, sizes.idle_concurrency // len(pool))
 
-    give_up_at = time.time() + sizes.idle_limit
+    limit = sizes.idle_limit if target.protocol == "lykta" else sizes.reference_idle_limit
+    give_up_at = time.time() + limit
 
     def connect(count: int) -> tuple[int, Failures]:
         per_team = split(count, len(target.teams))
@@ -186,7 +187,7 @@ def measure_idle(
         "failures": failures.count,
         "failure_reasons": failures.reasons,
         "connect_seconds": round(connect_seconds, 2),
-        "time_limit_s": sizes.idle_limit,
+        "time_limit_s": limit,
         "connect_server_cpu_cores": round(connect_cpu, 2),
         "connections_per_second": round(connected / connect_seconds, 1) if connect_seconds else 0,
         "rss_ready_kib": rss_ready,

@@ -36,6 +36,11 @@ class Sizes:
     idle_limit: float
     """Seconds to open the idle connections; whatever is not open by then counts as not
     held (a server whose accepting slows down as connections pile up cannot stall the run)."""
+    reference_idle_limit: float
+    """The same for the references. Shorter in the full mode, so that the whole run fits
+    in ten minutes: the Django Channels chat opens about 65 connections a second, and
+    would spend almost four minutes on 15,000. What a reference did not open within its
+    limit counts as not held, and the report says which limit applied."""
     populate_concurrency: int
     storm_deadline: float
     """A young person not caught up this long after the storm began counts as lost."""
@@ -78,6 +83,7 @@ FULL = Sizes(
     idle_hold=5,
     idle_concurrency=64,
     idle_limit=240,
+    reference_idle_limit=30,
     populate_concurrency=64,
     storm_deadline=180,
     cluster_youths_per_team=100,
@@ -102,6 +108,7 @@ QUICK = Sizes(
     idle_hold=0.5,
     idle_concurrency=64,
     idle_limit=60,
+    reference_idle_limit=60,
     populate_concurrency=64,
     storm_deadline=60,
     cluster_youths_per_team=25,
@@ -126,6 +133,7 @@ TINY = Sizes(
     idle_hold=0.5,
     idle_concurrency=16,
     idle_limit=30,
+    reference_idle_limit=30,
     populate_concurrency=16,
     storm_deadline=20,
     cluster_youths_per_team=10,

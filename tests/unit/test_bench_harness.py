@@ -13,7 +13,7 @@ from bench.harness.clients import Tracker
 from bench.harness.main import main, missing_packages
 from bench.harness.report import evaluate, lines
 from bench.harness.scenarios import judge, ramp, split
-from bench.harness.sizes import QUICK
+from bench.harness.sizes import FULL, QUICK
 from bench.harness.stats import latency_summary, percentile
 
 
@@ -175,6 +175,36 @@ def test_a_reference_that_failed_gives_no_ratio_and_is_named() -> None:
     text = "\n".join(lines(report))
     assert "echo failed — throughput: echo exited with status 1:" in text
     assert "latency p99" in text
+
+
+def test_a_reference_cut_short_by_its_idle_limit_is_named() -> None:
+    measured = results({"rate": 2000})
+    measured["idle"]["channels_app"] = {
+        "requested": 15_000,
+        "connected": 1_950,
+        "held": 1_950,
+        "time_limit_s": FULL.reference_idle_limit,
+    }
+    measured["idle"]["lykta"].update(requested=15_000, connected=15_000, time_limit_s=240)
+    targets, ratios, _ = evaluate(measured, full_size=True)
+    report = {
+        "meta": {
+            "mode": "full",
+            "name": "n",
+            "date": "d",
+            "cores": 2,
+            "python": "3.11",
+            "platform": "Linux",
+            "method": "…",
+        },
+        "results": measured,
+        "ratios": ratios,
+        "targets": targets,
+    }
+    text = "\n".join(lines(report))
+    assert "channels_app opened 1,950 of 15,000 connections within its time limit of 30 s" in text
+    assert "lykta opened" not in text
+    assert FULL.reference_idle_limit < FULL.idle_limit
 
 
 async def test_the_tracker_counts_late_and_settles() -> None:
