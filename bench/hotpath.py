@@ -52,7 +52,8 @@ class Collector:
         self.sent: list[dict[str, object]] = []
 
     async def send_text(self, text: str) -> None:
-        self.sent.append(json.loads(text))
+        data = json.loads(text)
+        self.sent.extend(data if isinstance(data, list) else [data])
 
     async def close(self, code: int = 1000) -> None:
         self.application_state = WebSocketState.DISCONNECTED

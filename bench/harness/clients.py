@@ -177,7 +177,10 @@ class Peer:
         try:
             async for raw in ws:
                 self.last_received = time.monotonic()
-                self.on_frame(orjson.loads(raw))
+                data = orjson.loads(raw)
+                # Lykta sends frames that went out together as one array (docs/protocol.md).
+                for frame in data if isinstance(data, list) else (data,):
+                    self.on_frame(frame)
         except ConnectionClosed:
             pass
         finally:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 from tests.e2e.conftest import UI
+from tests.support.frames import frames_in
 
 CHAT_SOCKET = re.compile(r"/ws/chat$")
 
@@ -88,10 +89,11 @@ def queue_route(routes: list[WebSocketRoute]) -> Callable[[WebSocketRoute], None
         routes.append(ws)
 
         def to_page(message: str | bytes) -> None:
-            frame = json.loads(message)
-            if frame.get("type") == "ready":
-                frame["kind"] = "chat"
-            ws.send(json.dumps(frame))
+            frames = frames_in(message)
+            for frame in frames:
+                if frame.get("type") == "ready":
+                    frame["kind"] = "chat"
+            ws.send(json.dumps(frames))
 
         ws.on_message(server.send)
         server.on_message(to_page)

@@ -28,6 +28,7 @@ from lykta.realtime.session import CLOSE_TIMEOUT
 from lykta.runtime import Runtime
 from tests.integration.staff_helpers import db_query
 from tests.support.client import Peer
+from tests.support.frames import frames_in
 from tests.support.server import Seed, ServerThread, login_token, settings_for
 
 HELLO = 0.5
@@ -194,6 +195,7 @@ class RawSocket:
         self.writer = writer
         self.opcodes: list[int] = []
         self.close_code: int | None = None
+        self.unread: list[dict[str, Any]] = []
 
     @classmethod
     async def connect(cls, port: int, path: str = "/ws/chat") -> RawSocket:
@@ -232,11 +234,12 @@ class RawSocket:
         return opcode, payload
 
     async def read_text(self) -> dict[str, Any]:
-        while True:
+        """The next frame (a text frame may hold several)."""
+        while not self.unread:
             opcode, payload = await self.read_frame()
             if opcode == 0x1:
-                frame: dict[str, Any] = orjson.loads(payload)
-                return frame
+                self.unread.extend(frames_in(payload))
+        return self.unread.pop(0)
 
     async def read_until_dropped(self) -> None:
         """Read (and never answer) until the server drops the connection."""

@@ -6,6 +6,7 @@ delivery guarantees from the outside, over real sockets."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import secrets
 import time
@@ -15,6 +16,8 @@ from typing import Any
 import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
+
+from tests.support.frames import frames_in
 
 
 def new_client_id() -> str:
@@ -36,6 +39,8 @@ class Peer:
         self.acks: dict[str, int] = {}
         self.errors: list[dict[str, Any]] = []
         self.frames: list[dict[str, Any]] = []
+        self.unread: collections.deque[dict[str, Any]] = collections.deque()
+        """Frames received together with one a ``wait_for`` returned, not yet applied."""
         self.seen: dict[str, dict[int, dict[str, Any]]] = {}
         """conversation id -> seq -> message frame (a seq seen twice must be identical)."""
         self.duplicates = 0
@@ -52,6 +57,8 @@ class Peer:
         return "/ws/staff" if self.staff_cookie else "/ws/chat"
 
     async def connect(self) -> None:
+        while self.unread:  # received on the last socket: the browser applied them at once
+            self.apply(self.unread.popleft())
         headers = {"Cookie": f"lykta_staff={self.staff_cookie}"} if self.staff_cookie else {}
         self.ws = await websockets.connect(
             self.ws_base + self.path,
@@ -195,16 +202,18 @@ class Peer:
         assert self.ws is not None
         deadline = time.monotonic() + timeout
         while True:
+            while self.unread:
+                frame = self.unread.popleft()
+                self.apply(frame)
+                if frame["type"] == "resync":
+                    await self.answer_resync()
+                if predicate(frame):
+                    return frame
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("no matching frame")
             raw = await asyncio.wait_for(self.ws.recv(), remaining)
-            frame: dict[str, Any] = orjson.loads(raw)
-            self.apply(frame)
-            if frame["type"] == "resync":
-                await self.answer_resync()
-            if predicate(frame):
-                return frame
+            self.unread.extend(frames_in(raw))
 
     async def expect(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10

@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from lykta.db import Database
 from lykta.realtime.broker import MemoryBroker
 from lykta.realtime.hub import Connection, Hub
+from tests.support.frames import frames_in
 
 
 class FakeWebSocket:
@@ -34,6 +35,11 @@ class FakeWebSocket:
     async def send_text(self, text: str) -> None:
         await self.release.wait()
         self.sent.append(text)
+
+    @property
+    def frames(self) -> list[dict[str, Any]]:
+        """Every frame sent, in order (a text frame may hold several: docs/protocol.md)."""
+        return [frame for text in self.sent for frame in frames_in(text)]
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         self.closed_with = code

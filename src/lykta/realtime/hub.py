@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 CLOSE_TRY_AGAIN = 1013
 CONTROL_PREFIX = "ctl:"
+BATCH_BYTES = 32_768
+"""At most this many bytes of frames go out together as one array (a frame larger than
+this goes alone)."""
 
 
 class Connection:
@@ -102,11 +105,27 @@ class Connection:
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                 await self.websocket.close(code)
 
+    def _next_text(self) -> str:
+        """The next WebSocket text frame: the oldest pending frame alone, or, when more are
+        waiting, a JSON array of as many as fit in ``BATCH_BYTES`` (docs/protocol.md).
+        One frame costs one write to the socket: a worker whose team's list changes many
+        times in one turn of the event loop gets one write, not one per change."""
+        pending = self._pending
+        first = pending.popleft()
+        if not pending or len(first) + len(pending[0]) >= BATCH_BYTES:
+            return first.decode()
+        batch, size = [first], len(first) + 2
+        while pending and size + len(pending[0]) + 1 <= BATCH_BYTES:
+            frame = pending.popleft()
+            batch.append(frame)
+            size += len(frame) + 1
+        return (b"[" + b",".join(batch) + b"]").decode()
+
     async def _write_loop(self) -> None:
         """Send what is pending, in order, then end (``send`` starts the next one)."""
         try:
             while self._pending:
-                await self.websocket.send_text(self._pending.popleft().decode())
+                await self.websocket.send_text(self._next_text())
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             log.debug("socket write failed: %s", type(exc).__name__)
             self._closing = True

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import orjson
 import pytest
 from sqlalchemy import select
 
@@ -139,7 +138,7 @@ async def test_everyone_on_the_conversation_is_told_once(
     await service.do_send_message(rt, demo.id, conversation.id, YOUTH, client_id(), "mer")
 
     def frames() -> list[dict[str, object]]:
-        return [orjson.loads(t) for t in websocket.sent]
+        return websocket.frames
 
     await eventually(lambda: any(f["type"] == "message" for f in frames()))
     assert [f for f in frames() if f["type"] == "redacted"] == [

@@ -214,7 +214,7 @@ async def test_a_retry_is_not_published_again(rt: Runtime, demo: Team) -> None:
     await service.do_send_message(rt, demo.id, conversation.id, YOUTH, client_id(), "två")
 
     def messages() -> list[int]:
-        frames = [orjson.loads(t) for t in websocket.sent]
+        frames = websocket.frames
         return [f["seq"] for f in frames if f["type"] == "message"]
 
     await eventually(lambda: len(messages()) == 2)
@@ -273,7 +273,7 @@ async def test_the_list_entry_names_the_holder_as_of_each_message_even_within_on
     await rt.hub.subscribe(connection, team_channel(demo.id))
 
     def holders() -> list[tuple[str, int, str | None]]:
-        frames = [orjson.loads(t) for t in websocket.sent]
+        frames = websocket.frames
         return [
             (
                 "fresh" if f["conversation"]["id"] == fresh.id else "held",
@@ -336,10 +336,10 @@ async def test_workers_taking_chats_together_share_a_commit_and_the_list_names_t
         (2, "joined"),
         (3, None),
     ]
-    await eventually(lambda: len(websocket.sent) >= 3)
+    await eventually(lambda: len(websocket.frames) >= 3)
     entries = [
         (f["conversation"]["id"], f["conversation"]["last_seq"], f["conversation"]["assigned"])
-        for f in map(orjson.loads, websocket.sent)
+        for f in websocket.frames
         if f["type"] == "conversation"
     ]
     names = {(cid, seq): (assigned or {}).get("first_name") for cid, seq, assigned in entries}
@@ -651,7 +651,7 @@ async def test_frames_are_published_only_after_commit(
 
     # And they reached the subscribed socket, in that order.
     def kinds_seen() -> list[str]:
-        kinds = [orjson.loads(t)["type"] for t in watcher.sent]
+        kinds = [f["type"] for f in watcher.frames]
         return [k for k in kinds if k in ("message", "conversation")]
 
     await eventually(lambda: len(kinds_seen()) == len(broker.seen))

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from starlette.websockets import WebSocketState
 
-from lykta.realtime.hub import CLOSE_TRY_AGAIN, Connection, Hub
+from lykta.realtime.hub import BATCH_BYTES, CLOSE_TRY_AGAIN, Connection, Hub
 from tests.unit.fakes import FakeWebSocket, RecordingBroker, eventually
 
 QUEUE = 3
@@ -103,11 +103,11 @@ async def test_an_idle_socket_has_no_writer_task_and_frames_still_go_out_in_orde
     for n in range(QUEUE):
         await hub.publish("conv:x", frame(n))
     assert connection.writing
-    await eventually(lambda: len(websocket.sent) == QUEUE)
+    await eventually(lambda: len(websocket.frames) == QUEUE)
     await eventually(lambda: not connection.writing)  # gone once everything is written
     await hub.publish("conv:x", frame(QUEUE))  # a later frame starts a writer again
-    await eventually(lambda: len(websocket.sent) == QUEUE + 1)
-    assert [orjson.loads(t)["seq"] for t in websocket.sent] == list(range(QUEUE + 1))
+    await eventually(lambda: len(websocket.frames) == QUEUE + 1)
+    assert [f["seq"] for f in websocket.frames] == list(range(QUEUE + 1))
     assert not connection.closing
     await eventually(lambda: not connection.writing)
 
@@ -189,8 +189,8 @@ async def test_publish_reaches_only_subscribed_sockets_in_order(hub: Hub, connec
         await hub.publish("conv:x", frame(n))
     await hub.publish("team:1", frame(100))
     await hub.publish("conv:nobody", frame(200))
-    await eventually(lambda: len(a_ws.sent) == 3 and len(b_ws.sent) == 1)
-    assert a_ws.sent == [frame(n).decode() for n in range(3)]
+    await eventually(lambda: len(a_ws.frames) == 3 and len(b_ws.frames) == 1)
+    assert a_ws.frames == [orjson.loads(frame(n)) for n in range(3)]
     assert b_ws.sent == [frame(100).decode()]
 
 
@@ -200,7 +200,7 @@ async def test_drain_sends_what_was_queued_before_stopping(hub: Hub, connect: Co
         connection.send(frame(n))
     async with asyncio.timeout(0.5):  # ends as soon as the queue is empty, not by timeout
         await connection.drain_and_stop()
-    assert websocket.sent == [frame(n).decode() for n in range(QUEUE - 1)]
+    assert websocket.frames == [orjson.loads(frame(n)) for n in range(QUEUE - 1)]
     assert connection.closing
 
 
@@ -235,3 +235,40 @@ async def test_control_channels_never_reach_the_socket(hub: Hub, connect: Connec
     await asyncio.sleep(0.01)
     assert other_ws.sent == []
     assert not other.closing
+
+
+async def test_frames_queued_in_one_turn_go_out_as_one_array_and_a_lone_frame_as_itself(
+    hub: Hub, connect: Connect
+) -> None:
+    connection, websocket = connect()
+    await hub.subscribe(connection, "team:1")
+    await hub.publish("team:1", frame(0))
+    await eventually(lambda: len(websocket.sent) == 1)
+    assert websocket.sent == [frame(0).decode()]  # alone: an object, as before
+    for n in range(1, QUEUE + 1):  # queued before the writer runs
+        await hub.publish("team:1", frame(n))
+    await eventually(lambda: len(websocket.frames) == QUEUE + 1)
+    assert len(websocket.sent) == 2  # one write for the three
+    assert orjson.loads(websocket.sent[1]) == [orjson.loads(frame(n)) for n in range(1, QUEUE + 1)]
+
+
+async def test_a_batch_stays_within_its_size_and_a_large_frame_goes_alone(
+    broker: RecordingBroker,
+) -> None:
+    hub = Hub(broker, 100)
+    await hub.start()
+    websocket = FakeWebSocket()
+    connection = hub.connect(websocket.as_websocket)
+    filler = "x" * (BATCH_BYTES // 4)
+    small = [f'{{"type":"message","seq":{n},"body":"{filler}"}}'.encode() for n in range(6)]
+    large = f'{{"type":"message","seq":6,"body":"{"y" * BATCH_BYTES}"}}'.encode()
+    for payload in [*small, large, frame(7)]:
+        connection.send(payload)
+    await eventually(lambda: len(websocket.frames) == 8)
+    assert [f["seq"] for f in websocket.frames] == list(range(8))
+    assert all(len(text.encode()) <= BATCH_BYTES for text in websocket.sent if text[0] == "[")
+    assert websocket.sent[-2] == large.decode()  # too large to share: alone, an object
+    assert websocket.sent[-1] == frame(7).decode()
+    assert len(websocket.sent) == 4  # three small ones a batch, then three, then each alone
+    await hub.disconnect(connection)
+    await hub.stop()

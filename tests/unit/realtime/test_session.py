@@ -53,7 +53,7 @@ async def run(
     finally:
         await hub.stop()
     assert websocket.closed_with is None, "a bad frame must not close the socket"
-    return [orjson.loads(sent) for sent in websocket.sent]
+    return websocket.frames
 
 
 async def test_every_kind_of_failure_is_answered_and_the_loop_goes_on(

@@ -240,7 +240,11 @@ export class ReliableSocket {
       } catch (err) {
         return;
       }
-      if (f && f.type && f.type !== "pong") this.h.frame(f);
+      // Frames sent together arrive as one array, in order (docs/protocol.md).
+      for (const one of Array.isArray(f) ? f : [f]) {
+        if (ws !== this.ws) return; // a frame before this one closed or replaced the socket
+        if (one && one.type && one.type !== "pong") this.h.frame(one);
+      }
     };
     ws.onclose = (ev) => {
       if (ws !== this.ws) return;
