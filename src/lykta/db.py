@@ -3,6 +3,12 @@
 One code path for SQLite (the embedded default, WAL mode) and PostgreSQL. SQLite allows
 one writer at a time; writers in this process take ``Database.write_lock`` so they queue
 in Python instead of spinning on ``SQLITE_BUSY``.
+
+Group commits (``Database.grouped``) run as one synchronous function per group: on SQLite
+in a writer thread of their own, on a synchronous connection, so that a group's
+statements and its commit cost one hand-over between threads instead of one or more per
+statement (aiosqlite runs each call in its thread and wakes the event loop for each
+result); on PostgreSQL inside the async session (``run_sync``).
 """
 
 from __future__ import annotations
@@ -10,13 +16,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,16 +32,18 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from lykta.config import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Work = Callable[[AsyncSession], Awaitable[Any]]
-Prepare = Callable[[AsyncSession, list[Any]], Awaitable[None]]
+Work = Callable[[Session], Any]
+"""One write of a group (``Database.grouped``): synchronous, in the group's transaction."""
+Prepare = Callable[[Session, list[Any]], None]
 """Reads a group's rows at once (``Database.grouped``): called with the keys of every
 write of the group that named it, before any of them runs."""
+Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
 @dataclass(frozen=True)
@@ -118,11 +128,23 @@ class Database:
             kwargs["max_overflow"] = 10
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        if self.is_sqlite:
-            event.listen(
-                self.engine.sync_engine, "connect", _sqlite_pragmas(settings.sqlite_synchronous)
-            )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.writer_engine: Engine | None = None
+        """SQLite: the writer thread's synchronous engine for group commits."""
+        self._writer: ThreadPoolExecutor | None = None
+        if self.is_sqlite:
+            pragmas = _sqlite_pragmas(settings.sqlite_synchronous)
+            event.listen(self.engine.sync_engine, "connect", pragmas)
+            self.writer_engine = create_engine(
+                make_url(url).set(drivername="sqlite+pysqlite"),
+                hide_parameters=True,
+                connect_args={"timeout": 10, "check_same_thread": False},
+                pool_size=1,
+                max_overflow=0,
+            )
+            event.listen(self.writer_engine, "connect", pragmas)
+            self._writer_sessions = sessionmaker(self.writer_engine, expire_on_commit=False)
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="lykta-writer")
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._waiting: list[_Write] = []
         self._committer: asyncio.Task[None] | None = None
@@ -144,9 +166,9 @@ class Database:
 
     async def grouped(
         self,
-        work: Callable[[AsyncSession], Awaitable[T]],
+        work: Callable[[Session], T],
         *,
-        alone: Callable[[AsyncSession], Awaitable[T]] | None = None,
+        alone: Callable[[Session], T] | None = None,
         prepare: Prepare | None = None,
         key: Any = None,
     ) -> T:
@@ -155,11 +177,13 @@ class Database:
         one commit, and one flush to disk, for all of them. Nothing waits on purpose: the
         writes that arrive while one group commits form the next.
 
-        ``work`` may raise only before it changes anything (a check that fails); that
-        error is its own and the others go on. If the database refuses the group (a
-        constraint, a lock), each write of the group runs again alone in its own
-        transaction, so one bad write never costs the others theirs; ``alone``, if given,
-        is what runs then instead of ``work`` (a careful version of an optimistic write).
+        ``work`` is synchronous (it runs in the writer thread on SQLite, see the module's
+        text): everything it needs from outside the database is looked up before. It may
+        raise only before it changes anything (a check that fails); that error is its own
+        and the others go on. If the database refuses the group (a constraint, a lock),
+        each write of the group runs again alone in its own transaction, so one bad write
+        never costs the others theirs; ``alone``, if given, is what runs then instead of
+        ``work`` (a careful version of an optimistic write).
 
         ``prepare`` reads ahead for the whole group: it is called once, in the group's
         transaction, with the ``key`` of every write that names it, before any ``work``
@@ -186,26 +210,47 @@ class Database:
             self._waiting.clear()
             raise
 
-    async def _commit_group(self, group: list[_Write]) -> None:
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+    async def _transaction(self, fn: Callable[[Session], T]) -> T:
+        """``fn`` in a write transaction of its own, committed if it returns."""
+        if self._writer is None:
+            async with self.sessions() as session, session.begin():
+                return await session.run_sync(fn)
+        assert self._write_lock is not None  # noqa: S101 - SQLite has both
+        async with self._write_lock:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._writer, self._writer_transaction, fn
+            )
+
+    def _writer_transaction(self, fn: Callable[[Session], T]) -> T:
+        with self._writer_sessions() as session, session.begin():
+            return fn(session)
+
+    @staticmethod
+    def _run_group(group: list[_Write], session: Session) -> list[Outcome]:
+        """A group's writes in one transaction (sync; futures are left to the caller, in
+        the event loop's thread). A database error aborts the group."""
         reads: dict[Prepare, list[Any]] = {}
         for write in group:
             if write.prepare is not None:
                 reads.setdefault(write.prepare, []).append(write.key)
+        outcomes: list[Outcome] = []
+        for prepare, keys in reads.items():
+            with session.no_autoflush:
+                prepare(session, keys)
+        for write in group:
+            try:
+                with session.no_autoflush:
+                    outcomes.append((write.future, write.work(session), None))
+            except SQLAlchemyError:
+                raise
+            except Exception as exc:  # a check that failed: this write's own
+                outcomes.append((write.future, None, exc))
+        session.flush()
+        return outcomes
+
+    async def _commit_group(self, group: list[_Write]) -> None:
         try:
-            async with self.write() as session:
-                for prepare, keys in reads.items():
-                    with session.no_autoflush:
-                        await prepare(session, keys)
-                for write in group:
-                    try:
-                        with session.no_autoflush:
-                            outcomes.append((write.future, await write.work(session), None))
-                    except SQLAlchemyError:
-                        raise
-                    except Exception as exc:  # a check that failed: this write's own
-                        outcomes.append((write.future, None, exc))
-                await session.flush()
+            outcomes = await self._transaction(functools.partial(self._run_group, group))
         except SQLAlchemyError as exc:
             if len(group) == 1 and group[0].work is group[0].alone:
                 if not group[0].future.done():
@@ -233,8 +278,7 @@ class Database:
 
     async def _alone(self, work: Work, future: asyncio.Future[Any]) -> None:
         try:
-            async with self.write() as session:
-                result = await work(session)
+            result = await self._transaction(work)
         except Exception as exc:
             if not future.done():
                 future.set_exception(exc)
@@ -253,3 +297,7 @@ class Database:
         if self._committer is not None and not self._committer.done():
             await asyncio.wait({self._committer}, timeout=5)
         await self.engine.dispose()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+        if self.writer_engine is not None:
+            self.writer_engine.dispose()

@@ -91,11 +91,14 @@ class Commits:
 
     def __init__(self, db: Database) -> None:
         self.count = 0
-        self._engine = db.engine.sync_engine
-        event.listen(self._engine, "commit", self._seen)
+        # The async engine's, and on SQLite the group-commit writer thread's.
+        self._engines = [e for e in (db.engine.sync_engine, db.writer_engine) if e is not None]
+        for engine in self._engines:
+            event.listen(engine, "commit", self._seen)
 
     def _seen(self, _connection: object) -> None:
         self.count += 1
 
     def stop(self) -> None:
-        event.remove(self._engine, "commit", self._seen)
+        for engine in self._engines:
+            event.remove(engine, "commit", self._seen)

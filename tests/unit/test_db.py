@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from lykta.config import Settings
 from lykta.db import Database, UTCDateTime
@@ -73,8 +73,8 @@ async def slugs(db: Database) -> list[str]:
         return sorted((await session.execute(select(Team.slug))).scalars())
 
 
-def add_team(slug: str, *, refuse: bool = False) -> Callable[[AsyncSession], Awaitable[str]]:
-    async def work(session: AsyncSession) -> str:
+def add_team(slug: str, *, refuse: bool = False) -> Callable[[Session], str]:
+    def work(session: Session) -> str:
         if refuse:
             raise ValueError(f"{slug} refused")  # a check failing before any change
         session.add(Team(slug=slug, name=slug))
@@ -129,13 +129,13 @@ async def test_a_write_the_database_refuses_costs_the_others_nothing(db: Databas
 async def test_a_group_that_fails_outside_the_database_tells_its_writers_and_the_next_works(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = db.write
+    original = db._transaction
 
-    def broken() -> Any:
-        monkeypatch.setattr(db, "write", original)  # only the first group fails
+    def broken(_fn: object) -> Any:
+        monkeypatch.setattr(db, "_transaction", original)  # only the first group fails
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(db, "write", broken)
+    monkeypatch.setattr(db, "_transaction", broken)
     results = await asyncio.gather(
         *(db.grouped(add_team(f"f{n}")) for n in range(3)), return_exceptions=True
     )
@@ -149,12 +149,12 @@ async def test_a_group_reads_ahead_once_for_all_its_writes_and_a_lone_write_does
 ) -> None:
     calls: list[list[str]] = []
 
-    async def read_ahead(session: AsyncSession, keys: list[Any]) -> None:
+    def read_ahead(session: Session, keys: list[Any]) -> None:
         calls.append(sorted(keys))
         session.info["seen"] = len(keys)
 
-    def add_if_read(slug: str) -> Callable[[AsyncSession], Awaitable[str]]:
-        async def work(session: AsyncSession) -> str:
+    def add_if_read(slug: str) -> Callable[[Session], str]:
+        def work(session: Session) -> str:
             if "seen" not in session.info:
                 raise ValueError("not read ahead")
             session.add(Team(slug=slug, name=slug))

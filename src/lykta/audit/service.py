@@ -19,6 +19,7 @@ from typing import Final
 import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from lykta.audit.models import AuditEntry
 from lykta.db import utcnow
@@ -120,19 +121,39 @@ async def record(
     details: dict[str, DetailValue] | None = None,
 ) -> AuditEntry:
     """Append an entry to the team's chain, in the caller's transaction."""
+    return await session.run_sync(
+        record_in,
+        team_id,
+        action,
+        actor,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+    )
+
+
+def record_in(
+    session: Session,
+    team_id: int,
+    action: str,
+    actor: Actor,
+    *,
+    target_type: str | None = None,
+    target_id: str | int | None = None,
+    details: dict[str, DetailValue] | None = None,
+) -> AuditEntry:
+    """``record`` in a synchronous session (a group commit's, see ``Database.grouped``)."""
     details = dict(details or {})
     for key, value in details.items():
         if isinstance(value, str) and len(value) > MAX_DETAIL_LENGTH:
             raise ValueError(f"audit detail {key!r} is too long to be an identifier")
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
-    previous = (
-        await session.execute(
-            select(AuditEntry.hash)
-            .where(AuditEntry.team_id == team_id)
-            .order_by(AuditEntry.id.desc())
-            .limit(1)
-        )
+        session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
+    previous = session.execute(
+        select(AuditEntry.hash)
+        .where(AuditEntry.team_id == team_id)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
     prev_hash = previous if previous is not None else GENESIS
     entry = AuditEntry(
@@ -148,7 +169,7 @@ async def record(
     )
     entry.hash = _entry_digest(entry, prev_hash)
     session.add(entry)
-    await session.flush()
+    session.flush()
     return entry
 
 

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
@@ -168,9 +169,9 @@ def _take(conversation: Conversation, author: Author) -> Message:
     return _append(conversation, author, event="joined")
 
 
-def _locking(session: AsyncSession) -> bool:
+def _locking(session: AsyncSession | Session) -> bool:
     """A row lock on PostgreSQL; on SQLite the writer lock holds the whole database."""
-    return session.bind is None or session.bind.dialect.name != "sqlite"
+    return session.get_bind().dialect.name != "sqlite"
 
 
 async def _locked(session: AsyncSession, team_id: int, conversation_id: str) -> Conversation:
@@ -206,22 +207,22 @@ def _holder_query(*conversation_ids: str, locking: bool) -> Select[Conversation,
     return query.with_for_update(of=Conversation) if locking else query
 
 
-async def _read_ahead(session: AsyncSession, conversation_ids: list[str]) -> None:
+def _read_ahead(session: Session, conversation_ids: list[str]) -> None:
     """A group's conversations and their holders' first names, in one statement, locked
     (``Database.grouped``'s ``prepare``); in id order, so two groups never deadlock."""
     found = session.info.setdefault(_READ_AHEAD, {})
     query = _holder_query(*conversation_ids, locking=_locking(session))
-    for conversation, name in (await session.execute(query)).all():
+    for conversation, name in session.execute(query).all():
         found[conversation.id] = _Held(conversation, name)
 
 
-async def _locked_with_holder(session: AsyncSession, team_id: int, conversation_id: str) -> _Held:
+def _locked_with_holder(session: Session, team_id: int, conversation_id: str) -> _Held:
     """``_locked`` and the holder's first name: read ahead for the group, or read now."""
     found = session.info.setdefault(_READ_AHEAD, {})
     held: _Held | None = found.get(conversation_id)
     if held is None:
         query = _holder_query(conversation_id, locking=_locking(session))
-        row = (await session.execute(query)).one_or_none()
+        row = session.execute(query).one_or_none()
         held = found[conversation_id] = _Held(row[0], row[1]) if row else _Held(None, None)
     if held.conversation is None or held.conversation.team_id != team_id:
         raise NotFound
@@ -243,14 +244,12 @@ async def do_start_conversation(
     # removes the key it left behind.
     await rt.keys.create(team.id, conversation_id)
 
-    async def store(session: AsyncSession) -> Conversation:
-        number = (
-            await session.execute(
-                update(Team)
-                .where(Team.id == team.id)
-                .values(conversation_counter=Team.conversation_counter + 1)
-                .returning(Team.conversation_counter)
-            )
+    def store(session: Session) -> Conversation:
+        number = session.execute(
+            update(Team)
+            .where(Team.id == team.id)
+            .values(conversation_counter=Team.conversation_counter + 1)
+            .returning(Team.conversation_counter)
         ).scalar_one()
         conversation = Conversation(
             id=conversation_id,
@@ -286,9 +285,9 @@ async def do_send_message(
         await rt.risk.prepare(rt.db, team_id)
     aead = await content.cipher(rt, team_id, conversation_id)
 
-    async def store(session: AsyncSession, careful: bool = True) -> _Stored:
+    def store(session: Session, careful: bool = True) -> _Stored:
         if careful:
-            existing = await _find_by_client_id(session, conversation_id, client_id)
+            existing = session.execute(_by_client_id(conversation_id, client_id)).scalar()
             if existing is not None:
                 if existing.team_id != team_id:
                     raise NotFound
@@ -296,7 +295,7 @@ async def do_send_message(
         # Optimistic (in a group): a retry of a stored message breaks the unique
         # (conversation, client_id) constraint, and its group is written again carefully.
         try:
-            held = await _locked_with_holder(session, team_id, conversation_id)
+            held = _locked_with_holder(session, team_id, conversation_id)
             conversation = held.conversation
             assert conversation is not None  # noqa: S101 - checked by _locked_with_holder
             if conversation.state == ConversationState.CLOSED:
@@ -306,7 +305,7 @@ async def do_send_message(
         except (NotFound, ConversationClosed):
             if careful:
                 raise
-            return await store(session)  # a late retry of a stored message still gets its ack
+            return store(session)  # a late retry of a stored message still gets its ack
         # Checks above, changes below: a write that fails leaves its group untouched.
         entered_queue = conversation.last_seq == 0
         new: list[Message] = []
@@ -344,8 +343,8 @@ async def do_send_message(
         )
     except IntegrityError:
         # A concurrent retry with the same client_id won the race: answer with its row.
-        async with rt.db.read() as session:
-            existing = await _find_by_client_id(session, conversation_id, client_id)
+        async with rt.db.read() as read:
+            existing = (await read.execute(_by_client_id(conversation_id, client_id))).scalar()
         if existing is None or existing.team_id != team_id:
             raise Busy from None
         _open_bodies(aead, [existing])
@@ -370,8 +369,8 @@ async def do_send_message(
 
 
 async def do_take(rt: Runtime, team_id: int, conversation_id: str, author: Author) -> Message:
-    async def store(session: AsyncSession) -> tuple[Conversation, Message]:
-        held = await _locked_with_holder(session, team_id, conversation_id)
+    def store(session: Session) -> tuple[Conversation, Message]:
+        held = _locked_with_holder(session, team_id, conversation_id)
         conversation = held.conversation
         assert conversation is not None  # noqa: S101 - checked by _locked_with_holder
         joined = _take(conversation, author)  # refuses before it changes anything
@@ -421,15 +420,11 @@ async def do_close(
     return closed
 
 
-async def _find_by_client_id(
-    session: AsyncSession, conversation_id: str, client_id: str
-) -> Message | None:
-    result = await session.execute(
-        select(Message).where(
-            Message.conversation_id == conversation_id, Message.client_id == client_id
-        )
+def _by_client_id(conversation_id: str, client_id: str) -> Select[Message]:
+    """The message a ``client_id`` names in a conversation (unique: one row or none)."""
+    return select(Message).where(
+        Message.conversation_id == conversation_id, Message.client_id == client_id
     )
-    return result.scalar_one_or_none()
 
 
 def _open_bodies(aead: AESGCM | None, messages: Sequence[Message]) -> None:
@@ -498,8 +493,8 @@ async def history(
 async def do_record_opened(rt: Runtime, caller: StaffIdentity, conversation_id: str) -> None:
     """Audit that a worker opened a conversation and read its history."""
 
-    async def store(session: AsyncSession) -> None:
-        await audit.record(
+    def store(session: Session) -> None:
+        audit.record_in(
             session,
             caller.team_id,
             Action.CONVERSATION_OPENED,

@@ -17,8 +17,7 @@ from typing import Final
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Integer, LargeBinary, MetaData, String, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from lykta.config import Settings
 from lykta.crypto.envelope import new_key, open_sealed, seal
@@ -153,7 +152,7 @@ class KeyStore:
             wrapped=seal(master.aead, raw, _aad(team_id, conversation_id)),
         )
 
-        async def store(session: AsyncSession) -> None:
+        def store(session: Session) -> None:
             session.add(row)
 
         try:
