@@ -198,21 +198,26 @@ class _Held:
     holder_name: str | None
 
 
-def _holder_query(*conversation_ids: str, locking: bool) -> Select[Conversation, str]:
+def _holder_query(locking: bool) -> Select[Conversation, str]:
+    """Conversations by id (the bound list ``ids``, sorted) and their holders' first names."""
     query = (
         select(Conversation, summaries.holder_name_column())
-        .where(Conversation.id.in_(sorted(set(conversation_ids))))
+        .where(Conversation.id.in_(bindparam("ids", expanding=True)))
         .order_by(Conversation.id)
     )
     return query.with_for_update(of=Conversation) if locking else query
+
+
+# Built once: every group of sends, takes and openings reads its conversations with it.
+_HOLDERS = {locking: _holder_query(locking) for locking in (False, True)}
 
 
 def _read_ahead(session: Session, conversation_ids: list[str]) -> None:
     """A group's conversations and their holders' first names, in one statement, locked
     (``Database.grouped``'s ``prepare``); in id order, so two groups never deadlock."""
     found = session.info.setdefault(_READ_AHEAD, {})
-    query = _holder_query(*conversation_ids, locking=_locking(session))
-    for conversation, name in session.execute(query).all():
+    ids = sorted(set(conversation_ids))
+    for conversation, name in session.execute(_HOLDERS[_locking(session)], {"ids": ids}).all():
         found[conversation.id] = _Held(conversation, name)
 
 
@@ -221,8 +226,8 @@ def _locked_with_holder(session: Session, team_id: int, conversation_id: str) ->
     found = session.info.setdefault(_READ_AHEAD, {})
     held: _Held | None = found.get(conversation_id)
     if held is None:
-        query = _holder_query(conversation_id, locking=_locking(session))
-        row = session.execute(query).one_or_none()
+        query = _HOLDERS[_locking(session)]
+        row = session.execute(query, {"ids": [conversation_id]}).one_or_none()
         held = found[conversation_id] = _Held(row[0], row[1]) if row else _Held(None, None)
     if held.conversation is None or held.conversation.team_id != team_id:
         raise NotFound
