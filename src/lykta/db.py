@@ -58,6 +58,17 @@ class _Write:
 GROUP_LIMIT = 256
 """Most writes that share one commit."""
 
+BEFORE_COMMIT = "lykta.before_commit"
+"""``session.info`` key of a group commit's session: ``{name: fn(session)}``, each run once
+after the works, before the last flush and the commit (one statement for what many writes
+of the group added, say)."""
+
+
+def _finish(session: Session) -> None:
+    for finish in session.info.pop(BEFORE_COMMIT, {}).values():
+        finish(session)
+
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -245,8 +256,15 @@ class Database:
                 raise
             except Exception as exc:  # a check that failed: this write's own
                 outcomes.append((write.future, None, exc))
+        _finish(session)
         session.flush()
         return outcomes
+
+    @staticmethod
+    def _run_alone(work: Work, session: Session) -> Any:
+        result = work(session)
+        _finish(session)
+        return result
 
     async def _commit_group(self, group: list[_Write]) -> None:
         try:
@@ -278,7 +296,7 @@ class Database:
 
     async def _alone(self, work: Work, future: asyncio.Future[Any]) -> None:
         try:
-            result = await self._transaction(work)
+            result = await self._transaction(functools.partial(self._run_alone, work))
         except Exception as exc:
             if not future.done():
                 future.set_exception(exc)

@@ -14,7 +14,7 @@ from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
 from lykta.conversations.errors import ConversationError
 from lykta.conversations.models import Message
-from lykta.conversations.service import _locked
+from lykta.conversations.rows import locked
 from lykta.db import utcnow
 from lykta.i18n import N_
 from lykta.realtime.broker import conversation_channel
@@ -38,7 +38,7 @@ async def do_redact(rt: Runtime, caller: StaffIdentity, conversation_id: str, se
     """Remove the text of message ``seq``; ``False`` if it was already removed (nothing is
     written, logged or sent again). Open and closed conversations alike."""
     async with rt.db.write() as session:
-        conversation = await _locked(session, caller.team_id, conversation_id)
+        conversation = await locked(session, caller.team_id, conversation_id)
         message = (
             await session.execute(
                 select(Message).where(

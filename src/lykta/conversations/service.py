@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -36,6 +36,13 @@ from lykta.conversations.models import (
     Kind,
     Message,
     Sender,
+)
+from lykta.conversations.rows import (
+    by_client_id,
+    insert_with_group,
+    locked,
+    locked_with_holder,
+    read_ahead,
 )
 from lykta.db import utcnow
 from lykta.push import service as push
@@ -169,71 +176,6 @@ def _take(conversation: Conversation, author: Author) -> Message:
     return _append(conversation, author, event="joined")
 
 
-def _locking(session: AsyncSession | Session) -> bool:
-    """A row lock on PostgreSQL; on SQLite the writer lock holds the whole database."""
-    return session.get_bind().dialect.name != "sqlite"
-
-
-async def _locked(session: AsyncSession, team_id: int, conversation_id: str) -> Conversation:
-    """The conversation row, locked for this transaction (on SQLite it may come from the
-    session: several writes of one group)."""
-    conversation = await session.get(
-        Conversation, conversation_id, with_for_update=_locking(session)
-    )
-    if conversation is None or conversation.team_id != team_id:
-        raise NotFound
-    return conversation
-
-
-_READ_AHEAD = "lykta.conversations"
-"""``session.info`` key: conversation id -> ``_Held``, read for a group."""
-
-
-@dataclass
-class _Held:
-    """A conversation row of this transaction and its holder's first name, kept up to date
-    by the group's writes (a take changes the name)."""
-
-    conversation: Conversation | None
-    holder_name: str | None
-
-
-def _holder_query(locking: bool) -> Select[Conversation, str]:
-    """Conversations by id (the bound list ``ids``, sorted) and their holders' first names."""
-    query = (
-        select(Conversation, summaries.holder_name_column())
-        .where(Conversation.id.in_(bindparam("ids", expanding=True)))
-        .order_by(Conversation.id)
-    )
-    return query.with_for_update(of=Conversation) if locking else query
-
-
-# Built once: every group of sends, takes and openings reads its conversations with it.
-_HOLDERS = {locking: _holder_query(locking) for locking in (False, True)}
-
-
-def _read_ahead(session: Session, conversation_ids: list[str]) -> None:
-    """A group's conversations and their holders' first names, in one statement, locked
-    (``Database.grouped``'s ``prepare``); in id order, so two groups never deadlock."""
-    found = session.info.setdefault(_READ_AHEAD, {})
-    ids = sorted(set(conversation_ids))
-    for conversation, name in session.execute(_HOLDERS[_locking(session)], {"ids": ids}).all():
-        found[conversation.id] = _Held(conversation, name)
-
-
-def _locked_with_holder(session: Session, team_id: int, conversation_id: str) -> _Held:
-    """``_locked`` and the holder's first name: read ahead for the group, or read now."""
-    found = session.info.setdefault(_READ_AHEAD, {})
-    held: _Held | None = found.get(conversation_id)
-    if held is None:
-        query = _HOLDERS[_locking(session)]
-        row = session.execute(query, {"ids": [conversation_id]}).one_or_none()
-        held = found[conversation_id] = _Held(row[0], row[1]) if row else _Held(None, None)
-    if held.conversation is None or held.conversation.team_id != team_id:
-        raise NotFound
-    return held
-
-
 async def do_start_conversation(
     rt: Runtime,
     team: Team | TeamRef,
@@ -292,7 +234,7 @@ async def do_send_message(
 
     def store(session: Session, careful: bool = True) -> _Stored:
         if careful:
-            existing = session.execute(_by_client_id(conversation_id, client_id)).scalar()
+            existing = session.execute(by_client_id(conversation_id, client_id)).scalar()
             if existing is not None:
                 if existing.team_id != team_id:
                     raise NotFound
@@ -300,9 +242,9 @@ async def do_send_message(
         # Optimistic (in a group): a retry of a stored message breaks the unique
         # (conversation, client_id) constraint, and its group is written again carefully.
         try:
-            held = _locked_with_holder(session, team_id, conversation_id)
+            held = locked_with_holder(session, team_id, conversation_id)
             conversation = held.conversation
-            assert conversation is not None  # noqa: S101 - checked by _locked_with_holder
+            assert conversation is not None  # noqa: S101 - checked by locked_with_holder
             if conversation.state == ConversationState.CLOSED:
                 raise ConversationClosed
             if aead is None:  # its key is gone: nothing more may be written there
@@ -332,7 +274,7 @@ async def do_send_message(
                 )
         message = _append(conversation, author, body=text, client_id=client_id, aead=aead)
         new.append(message)
-        session.add_all(new)
+        insert_with_group(session, new)
         return _Stored(
             message, conversation, new, entered_queue, took, flagged_now, held.holder_name
         )
@@ -343,13 +285,13 @@ async def do_send_message(
         outcome = await rt.db.grouped(
             functools.partial(store, careful=False),
             alone=store,
-            prepare=_read_ahead,
+            prepare=read_ahead,
             key=conversation_id,
         )
     except IntegrityError:
         # A concurrent retry with the same client_id won the race: answer with its row.
         async with rt.db.read() as read:
-            existing = (await read.execute(_by_client_id(conversation_id, client_id))).scalar()
+            existing = (await read.execute(by_client_id(conversation_id, client_id))).scalar()
         if existing is None or existing.team_id != team_id:
             raise Busy from None
         _open_bodies(aead, [existing])
@@ -375,16 +317,16 @@ async def do_send_message(
 
 async def do_take(rt: Runtime, team_id: int, conversation_id: str, author: Author) -> Message:
     def store(session: Session) -> tuple[Conversation, Message]:
-        held = _locked_with_holder(session, team_id, conversation_id)
+        held = locked_with_holder(session, team_id, conversation_id)
         conversation = held.conversation
-        assert conversation is not None  # noqa: S101 - checked by _locked_with_holder
+        assert conversation is not None  # noqa: S101 - checked by locked_with_holder
         joined = _take(conversation, author)  # refuses before it changes anything
         held.holder_name = author.first_name  # later writes of the group see the new holder
         session.add(joined)
         return conversation, joined
 
     # Group commit, as for messages: workers taking chats at the same moment share commits.
-    conversation, joined = await rt.db.grouped(store, prepare=_read_ahead, key=conversation_id)
+    conversation, joined = await rt.db.grouped(store, prepare=read_ahead, key=conversation_id)
     await _publish(rt, conversation, [joined], author.first_name)
     if author.staff_id is not None:
         await rt.hub.publish(
@@ -406,7 +348,7 @@ async def do_close(
     """Close the conversation (with the worker's topics and outcome); ``None`` if it was
     already closed."""
     async with rt.db.write() as session:
-        conversation = await _locked(session, team_id, conversation_id)
+        conversation = await locked(session, team_id, conversation_id)
         if conversation.state == ConversationState.CLOSED:
             return None
         check_transition(conversation, ConversationState.CLOSED)
@@ -423,13 +365,6 @@ async def do_close(
     if was_queued:
         await queue.publish_queue(rt, team_id)
     return closed
-
-
-def _by_client_id(conversation_id: str, client_id: str) -> Select[Message]:
-    """The message a ``client_id`` names in a conversation (unique: one row or none)."""
-    return select(Message).where(
-        Message.conversation_id == conversation_id, Message.client_id == client_id
-    )
 
 
 def _open_bodies(aead: AESGCM | None, messages: Sequence[Message]) -> None:

@@ -14,10 +14,10 @@ from lykta.audit.service import Action, Actor
 from lykta.conversations import content, queue, summaries
 from lykta.conversations.errors import ConversationClosed, ConversationError, NotFound
 from lykta.conversations.models import Conversation, ConversationState, Note, Sender
+from lykta.conversations.rows import locked
 from lykta.conversations.service import (
     Author,
     _append,
-    _locked,
     _publish,
     check_body,
     check_transition,
@@ -92,7 +92,7 @@ async def do_add_note(
         if existing is not None and existing.team_id == caller.team_id:
             _open_notes(aead, [existing])
             return existing
-        conversation = await _locked(session, caller.team_id, conversation_id)
+        conversation = await locked(session, caller.team_id, conversation_id)
         if aead is None:
             raise ConversationClosed
         note = _sealed_note(conversation, caller, client_id, text, aead)
@@ -150,7 +150,7 @@ async def do_mark_read(
 ) -> None:
     column = Conversation.youth_read_seq if reader is Sender.YOUTH else Conversation.staff_read_seq
     async with rt.db.write() as session:
-        conversation = await _locked(session, team_id, conversation_id)
+        conversation = await locked(session, team_id, conversation_id)
         seq = min(seq, conversation.last_seq)
         result = await session.execute(
             update(Conversation)
@@ -184,7 +184,7 @@ async def do_transfer(
     note_text = note.strip()
     aead = await content.cipher(rt, caller.team_id, conversation_id) if note_text else None
     async with rt.db.write() as session:
-        conversation = await _locked(session, caller.team_id, conversation_id)
+        conversation = await locked(session, caller.team_id, conversation_id)
         if conversation.state == ConversationState.CLOSED:
             raise ConversationClosed
         if to is None:
@@ -228,7 +228,7 @@ async def do_set_flag(
     rt: Runtime, caller: StaffIdentity, conversation_id: str, flagged: bool
 ) -> None:
     async with rt.db.write() as session:
-        conversation = await _locked(session, caller.team_id, conversation_id)
+        conversation = await locked(session, caller.team_id, conversation_id)
         conversation.flagged = flagged
         if not flagged:
             conversation.flag_categories = None
@@ -242,7 +242,7 @@ async def do_block(rt: Runtime, caller: StaffIdentity, conversation_id: str) -> 
     """End the conversation, make its resume code stop working, and keep the tab that
     started it from starting another for the team's block time. Nobody is identified."""
     async with rt.db.write() as session:
-        conversation = await _locked(session, caller.team_id, conversation_id)
+        conversation = await locked(session, caller.team_id, conversation_id)
         team = await session.get(Team, caller.team_id)
         assert team is not None  # noqa: S101 - a live session's team exists
         conversation.blocked_until = utcnow() + dt.timedelta(hours=team.block_hours)
@@ -268,7 +268,7 @@ async def do_block(rt: Runtime, caller: StaffIdentity, conversation_id: str) -> 
 
 async def do_unblock(rt: Runtime, caller: StaffIdentity, conversation_id: str) -> None:
     async with rt.db.write() as session:
-        conversation = await _locked(session, caller.team_id, conversation_id)
+        conversation = await locked(session, caller.team_id, conversation_id)
         conversation.blocked_until = None
         await audit.record(
             session,
@@ -316,7 +316,7 @@ async def check_closing(
 async def do_feedback(rt: Runtime, team_id: int, conversation_id: str, answer: str) -> None:
     """The young person's optional answer to "Did this help?", after the chat has ended."""
     async with rt.db.write() as session:
-        conversation = await _locked(session, team_id, conversation_id)
+        conversation = await locked(session, team_id, conversation_id)
         if conversation.state != ConversationState.CLOSED:
             raise NotFound
         conversation.feedback = answer
