@@ -64,6 +64,11 @@ after the works, before the last flush and the commit (one statement for what ma
 of the group added, say)."""
 
 
+def _writer_thread() -> ThreadPoolExecutor:
+    """SQLite's group commits: one thread, started by the first group."""
+    return ThreadPoolExecutor(1, thread_name_prefix="lykta-writer")
+
+
 def _finish(session: Session) -> None:
     for finish in session.info.pop(BEFORE_COMMIT, {}).values():
         finish(session)
@@ -155,7 +160,7 @@ class Database:
             )
             event.listen(self.writer_engine, "connect", pragmas)
             self._writer_sessions = sessionmaker(self.writer_engine, expire_on_commit=False)
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="lykta-writer")
+            self._writer = _writer_thread()
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._waiting: list[_Write] = []
         self._committer: asyncio.Task[None] | None = None
@@ -316,6 +321,9 @@ class Database:
             await asyncio.wait({self._committer}, timeout=5)
         await self.engine.dispose()
         if self._writer is not None:
+            # Its thread ends; a new executor starts one again only if the database is
+            # used after all (like the engines, a disposed Database still works).
             self._writer.shutdown(wait=True)
+            self._writer = _writer_thread()
         if self.writer_engine is not None:
             self.writer_engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -211,3 +212,27 @@ def test_the_default_database_lives_in_the_data_directory(tmp_path: Path) -> Non
     other = Settings(data_dir=tmp_path, database_url="postgresql+asyncpg://db/lykta")
     assert other.effective_database_url == "postgresql+asyncpg://db/lykta"
     assert not other.is_sqlite
+
+
+async def test_a_disposed_database_still_commits_groups(db: Database) -> None:
+    assert await db.grouped(add_team("before")) == "before"
+    await db.dispose()
+    assert await db.grouped(add_team("after")) == "after"
+    assert await slugs(db) == ["after", "before"]
+
+
+async def test_on_sqlite_a_group_runs_in_the_writer_thread_in_one_hand_over(db: Database) -> None:
+    def where(n: int) -> Callable[[Session], str]:
+        def work(session: Session) -> str:
+            session.add(Team(slug=f"w{n}", name="w"))
+            return threading.current_thread().name
+
+        return work
+
+    threads = await asyncio.gather(*(db.grouped(where(n)) for n in range(5)))
+    assert await slugs(db) == [f"w{n}" for n in range(5)]
+    if db.is_sqlite:
+        # Not aiosqlite's thread (one hand-over per statement) nor the event loop's.
+        assert all(name.startswith("lykta-writer") for name in threads)
+    else:
+        assert set(threads) == {threading.current_thread().name}  # run_sync, in the loop
