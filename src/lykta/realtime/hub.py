@@ -112,7 +112,7 @@ class Connection:
         times in one turn of the event loop gets one write, not one per change."""
         pending = self._pending
         first = pending.popleft()
-        if not pending or len(first) + len(pending[0]) >= BATCH_BYTES:
+        if not pending or len(first) + len(pending[0]) + 3 > BATCH_BYTES:  # "[", ",", "]"
             return first.decode()
         batch, size = [first], len(first) + 2
         while pending and size + len(pending[0]) + 1 <= BATCH_BYTES:

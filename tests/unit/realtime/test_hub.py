@@ -272,3 +272,29 @@ async def test_a_batch_stays_within_its_size_and_a_large_frame_goes_alone(
     assert len(websocket.sent) == 4  # three small ones a batch, then three, then each alone
     await hub.disconnect(connection)
     await hub.stop()
+
+
+@pytest.mark.parametrize("spare", [0, 1])
+async def test_two_frames_share_an_array_only_if_it_fits_and_never_make_one_alone(
+    broker: RecordingBroker, spare: int
+) -> None:
+    hub = Hub(broker, 10)
+    await hub.start()
+    websocket = FakeWebSocket()
+    connection = hub.connect(websocket.as_websocket)
+
+    def sized(seq: int, length: int) -> bytes:
+        head = f'{{"type":"message","seq":{seq},"body":"'.encode()
+        return head + b"x" * (length - len(head) - 2) + b'"}'
+
+    half = (BATCH_BYTES - 3) // 2
+    first, second = sized(0, half), sized(1, BATCH_BYTES - 3 - half + spare)
+    connection.send(first)
+    connection.send(second)
+    await eventually(lambda: len(websocket.frames) == 2)
+    if spare == 0:  # "[" + first + "," + second + "]" is exactly BATCH_BYTES
+        assert websocket.sent == [f"[{first.decode()},{second.decode()}]"]
+    else:  # one byte too many: each alone, as objects, not an array of one
+        assert websocket.sent == [first.decode(), second.decode()]
+    await hub.disconnect(connection)
+    await hub.stop()

@@ -243,7 +243,15 @@ export class ReliableSocket {
       // Frames sent together arrive as one array, in order (docs/protocol.md).
       for (const one of Array.isArray(f) ? f : [f]) {
         if (ws !== this.ws) return; // a frame before this one closed or replaced the socket
-        if (one && one.type && one.type !== "pong") this.h.frame(one);
+        if (!one || !one.type || one.type === "pong") continue;
+        try {
+          this.h.frame(one);
+        } catch (err) {
+          // One frame's failure stays its own, as when each came alone.
+          setTimeout(() => {
+            throw err;
+          });
+        }
       }
     };
     ws.onclose = (ev) => {
