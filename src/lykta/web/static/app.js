@@ -499,7 +499,12 @@ function note(f) {
   notesOut.delete(f.client_id);
   const pending = v.notes.querySelector('[data-client="' + f.client_id + '"]');
   if (pending) pending.remove();
-  v.notes.appendChild(noteItem(f.author, f.body, f.at));
+  // In the order they were written: a note published while the list was being read
+  // arrives before the list that holds it.
+  const li = noteItem(f.author, f.body, f.at);
+  li.dataset.id = f.id;
+  const later = Array.from(v.notes.children).find((x) => x.dataset.id && +x.dataset.id > f.id);
+  v.notes.insertBefore(li, later || null);
   if (f.conversation_id === sel) notesHead(v);
 }
 

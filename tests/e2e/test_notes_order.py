@@ -1,0 +1,76 @@
+"""A worker's internal notes show in the order they were written, however their frames
+arrive: a note published while the list is being read comes before the list holding it."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, WebSocketRoute, expect
+from tests.e2e.conftest import UI
+from tests.support.frames import frames_in
+
+STAFF_SOCKET = re.compile(r"/ws/staff$")
+NOTES = ("Första anteckningen", "Andra anteckningen", "Tredje anteckningen")
+
+
+def notes_last_first(count: int) -> Callable[[WebSocketRoute], None]:
+    """Passes /ws/staff through, but holds the first ``count`` note frames and hands them
+    to the page newest first."""
+
+    def handle(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        held: list[dict[str, Any]] = []
+
+        def to_page(message: str | bytes) -> None:
+            out: list[dict[str, Any]] = []
+            for frame in frames_in(message):
+                if frame.get("type") == "note" and len(held) < count:
+                    held.append(frame)
+                    if len(held) == count:
+                        out.extend(reversed(held))
+                else:
+                    out.append(frame)
+            if out:
+                ws.send(json.dumps(out))
+
+        ws.on_message(server.send)
+        server.on_message(to_page)
+
+    return handle
+
+
+@pytest.mark.e2e
+def test_notes_show_in_the_order_written_whatever_order_they_arrive_in(
+    new_page: Callable[..., Any],
+    worker: Callable[..., Page],
+    worker_session: dict[str, Any],
+    start_chat: Callable[..., Page],
+    ui: UI,
+) -> None:
+    staff = worker()
+    before = ui.conversation_ids(staff)
+    youth = start_chat()
+    ui.send(youth, "Hej, kan någon svara?")
+    ui.new_conversation(staff, before).click()
+    expect(ui.message(staff, "Hej, kan någon svara?")).to_be_visible()
+    staff.get_by_test_id("notes-toggle").click()
+    for count, text in enumerate(NOTES, start=1):
+        staff.get_by_test_id("note-input").fill(text)
+        staff.get_by_test_id("note-add").click()
+        expect(staff.get_by_test_id("note")).to_have_count(count)
+    expect(staff.locator("#notelist .note .body")).to_have_text(list(NOTES))
+
+    # The same worker on a second device, whose socket gets the notes newest first.
+    other = new_page(None, width=1280, height=800, storage_state=worker_session)
+    other.route_web_socket(STAFF_SOCKET, notes_last_first(len(NOTES)))
+    other.goto("/app")
+    expect(other.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
+    conversation_id = staff.url.split("#")[-1]
+    ui.item(other, conversation_id).click()
+    other.get_by_test_id("notes-toggle").click()
+    expect(other.get_by_test_id("note")).to_have_count(len(NOTES))
+    expect(other.locator("#notelist .note .body")).to_have_text(list(NOTES))
