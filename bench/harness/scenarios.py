@@ -38,7 +38,7 @@ from bench.harness.plan import (
     TeamPlan,
 )
 from bench.harness.pool import LoadGenerators
-from bench.harness.servers import ServerFailed, ServerProcess, wait_until_quiet
+from bench.harness.servers import ServerFailed, ServerProcess, stop_all, wait_until_quiet
 from bench.harness.sizes import Sizes
 from bench.harness.stats import merge_rates, percentile, rounded
 from bench.harness.targets import Target
@@ -102,7 +102,7 @@ def run_target(ctx: Context, target: Target, wanted: set[str]) -> dict[str, Any]
             if not server.alive():
                 for scenario in session:
                     out.setdefault(scenario, {"error": f"{server.name} died:\n{server.tail()}"})
-            server.stop()
+        stop_all(started)
     return out
 
 

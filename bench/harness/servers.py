@@ -133,14 +133,29 @@ class ServerProcess:
         return cpu_seconds(self.pid)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        self.ask_to_stop()
+        self.wait_stopped()
+
+    def ask_to_stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait_stopped(self) -> None:
+        if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def stop_all(servers: list[ServerProcess]) -> None:
+    """Stop the servers at the same time (each closes its sockets gracefully)."""
+    for server in servers:
+        server.ask_to_stop()
+    for server in servers:
+        server.wait_stopped()
 
 
 def cpu_seconds(pid: int) -> float:
