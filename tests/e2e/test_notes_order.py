@@ -74,3 +74,9 @@ def test_notes_show_in_the_order_written_whatever_order_they_arrive_in(
     other.get_by_test_id("notes-toggle").click()
     expect(other.get_by_test_id("note")).to_have_count(len(NOTES))
     expect(other.locator("#notelist .note .body")).to_have_text(list(NOTES))
+
+    # Ended, so that it does not stay in the queue of the browser tests that follow.
+    youth.get_by_test_id("end-chat").click()
+    youth.get_by_test_id("end-yes").click()
+    expect(youth.get_by_test_id("status")).to_have_text("The conversation has ended")
+    expect(ui.item(staff, conversation_id)).to_have_attribute("data-state", "closed")
