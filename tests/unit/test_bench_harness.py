@@ -105,6 +105,22 @@ def results(lykta: dict[str, Any], **references: dict[str, Any]) -> dict[str, An
     }
 
 
+def summary(measured: dict[str, Any]) -> str:
+    """The report's printed lines for these results (a full run's)."""
+    targets, ratios, _ = evaluate(measured, full_size=True)
+    meta = {
+        "mode": "full",
+        "name": "2026-01-01-full",
+        "date": "2026-01-01",
+        "cores": 2,
+        "python": "3.11",
+        "platform": "Linux",
+        "method": "…",
+    }
+    report = {"meta": meta, "results": measured, "ratios": ratios, "targets": targets}
+    return "\n".join(lines(report))
+
+
 def test_targets_and_ratios() -> None:
     measured = results(
         {"rate": 2000},
@@ -156,23 +172,9 @@ def test_an_overloaded_latency_is_a_lower_bound_and_not_met() -> None:
 
 def test_a_reference_that_failed_gives_no_ratio_and_is_named() -> None:
     measured = results({"rate": 2000}, echo={"error": "echo exited with status 1:\nboom"})
-    targets, ratios, _ = evaluate(measured, full_size=True)
+    _, ratios, _ = evaluate(measured, full_size=True)
     assert "throughput_per_s" not in ratios
-    report = {
-        "meta": {
-            "mode": "full",
-            "name": "2026-01-01-full",
-            "date": "2026-01-01",
-            "cores": 2,
-            "python": "3.11",
-            "platform": "Linux",
-            "method": "…",
-        },
-        "results": measured,
-        "ratios": ratios,
-        "targets": targets,
-    }
-    text = "\n".join(lines(report))
+    text = summary(measured)
     assert "echo failed — throughput: echo exited with status 1:" in text
     assert "latency p99" in text
 
@@ -186,22 +188,7 @@ def test_a_reference_cut_short_by_its_idle_limit_is_named() -> None:
         "time_limit_s": FULL.reference_idle_limit,
     }
     measured["idle"]["lykta"].update(requested=15_000, connected=15_000, time_limit_s=240)
-    targets, ratios, _ = evaluate(measured, full_size=True)
-    report = {
-        "meta": {
-            "mode": "full",
-            "name": "n",
-            "date": "d",
-            "cores": 2,
-            "python": "3.11",
-            "platform": "Linux",
-            "method": "…",
-        },
-        "results": measured,
-        "ratios": ratios,
-        "targets": targets,
-    }
-    text = "\n".join(lines(report))
+    text = summary(measured)
     assert "channels_app opened 1,950 of 15,000 connections within its time limit of 30 s" in text
     assert "lykta opened" not in text
     assert FULL.reference_idle_limit < FULL.idle_limit
