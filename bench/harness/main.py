@@ -241,6 +241,8 @@ def run(
             finally:
                 cluster.close()
             results.setdefault("multinode", {})["lykta"] = two.get("throughput")
+            if "profile" in two:
+                results.setdefault("profile", {})["lykta_two_nodes"] = two["profile"]
             if "channels_app" in references:
                 say("reference channels_app (two processes, Redis)")
                 target = targets.reference(
@@ -297,9 +299,9 @@ def run(
         "notes": notes,
         "results": results,
     }
-    profile = results.get("profile", {}).get("lykta")
-    if isinstance(profile, dict) and "file" in profile:
-        profile["file"] = reporting.shown(Path(profile["file"]), REPO)
+    for profile in results.get("profile", {}).values():
+        if isinstance(profile, dict) and "file" in profile:
+            profile["file"] = reporting.shown(Path(profile["file"]), REPO)
     with contextlib.suppress(OSError):
         reporting.write(report, output, REPO)
     for line in reporting.lines(report):

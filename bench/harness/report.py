@@ -311,25 +311,33 @@ def lines(report: dict[str, Any]) -> list[str]:
         ]
         if problems:
             out.append(f"{name} failed — " + "; ".join(problems))
-    profile = results.get("profile", {}).get("lykta")
-    if isinstance(profile, dict) and profile.get("self"):
-        out.append("")
-        out.append(
-            f"Where Lykta's server spent its time at {profile['rate']:,.0f} messages/s "
-            f"(py-spy, {profile['samples']:,} samples):"
-        )
-        cpu = profile.get("cpu_per_message", {})
-        if cpu:
-            out.append(
-                f"  CPU per message: {cpu.get('main_thread_ms')} ms in the event loop's thread, "
-                f"{cpu.get('others_thread_ms')} ms in other threads (database drivers)"
-            )
-        for row in profile["self"][:10]:
-            out.append(f"  {row['percent']:5.1f}%  {row['function']}")
-        out.append("  inside Lykta's own functions (inclusive):")
-        for row in profile["lykta_inclusive"][:12]:
-            out.append(f"  {row['percent']:5.1f}%  {row['function']}")
+    profiles = results.get("profile", {})
+    for name, whose in (("lykta", "Lykta's server"), ("lykta_two_nodes", "Lykta's node 1 of two")):
+        profile = profiles.get(name)
+        if isinstance(profile, dict) and profile.get("self"):
+            out.extend(profile_lines(profile, whose))
     out.append(f"Full report: {report['meta'].get('written_to', '(not written)')}")
+    return out
+
+
+def profile_lines(profile: dict[str, Any], whose: str) -> list[str]:
+    """A profile's summary: CPU per message, then where the samples were."""
+    out = [
+        "",
+        f"Where {whose} spent its time at {profile['rate']:,.0f} messages/s "
+        f"(py-spy, {profile['samples']:,} samples):",
+    ]
+    cpu = profile.get("cpu_per_message", {})
+    if cpu:
+        out.append(
+            f"  CPU per message: {cpu.get('main_thread_ms')} ms in the event loop's thread, "
+            f"{cpu.get('others_thread_ms')} ms in other threads (database drivers)"
+        )
+    for row in profile["self"][:10]:
+        out.append(f"  {row['percent']:5.1f}%  {row['function']}")
+    out.append("  inside Lykta's own functions (inclusive):")
+    for row in profile["lykta_inclusive"][:12]:
+        out.append(f"  {row['percent']:5.1f}%  {row['function']}")
     return out
 
 

@@ -259,20 +259,26 @@ def measure_workload(
             out["latency"]["below_capacity"] = run_rate(
                 ctx, servers, youths, rate, sizes.latency_seconds, sizes.latency_grace
             )
-        if ctx.profile_to is not None and target.protocol == "lykta" and len(servers) == 1:
+        if ctx.profile_to is not None and target.protocol == "lykta":
             rate = out["throughput"]["sustained_rate"] or sizes.ramp_start
-            out["profile"] = profile(ctx, servers, youths, rate, ctx.profile_to)
+            # Two nodes: node 1 (the young people's, which writes every message).
+            output = ctx.profile_to
+            if len(servers) > 1:
+                output = output.with_name(f"{output.stem}-two-nodes{output.suffix}")
+            out["profile"] = profile(ctx, servers, youths, rate, output)
     return out
 
 
 def profile(
     ctx: Context, servers: list[ServerProcess], youths: list[int], rate: float, output: Path
 ) -> dict[str, Any]:
-    """A py-spy profile of the server at ``rate``, after the ramp (not counted anywhere)."""
+    """A py-spy profile of the (first) server at ``rate``, after the ramp (not counted
+    anywhere)."""
     from bench.harness.profile import Recording, summarise, thread_cpu
 
     seconds = max(5.0, ctx.sizes.step_seconds * 2)
-    ctx.say(f"  lykta: profiling the server at {rate:,.0f} messages/s for {seconds:g} s")
+    which = "the server" if len(servers) == 1 else "node 1"
+    ctx.say(f"  lykta: profiling {which} at {rate:,.0f} messages/s for {seconds:g} s")
     ctx.pool.all(Heal(), HealResult)
     wait_until_quiet(servers)
     try:

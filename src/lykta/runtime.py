@@ -55,7 +55,7 @@ class Runtime:
     async def start(self) -> None:
         await self.keys.open()
         await self.hub.start()
-        await self.push.start()
+        await self.push.start(self.hub)
 
     async def stop(self) -> None:
         await self.push.stop()

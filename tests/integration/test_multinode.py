@@ -18,9 +18,18 @@ from lykta.config import Settings
 from lykta.conversations import service
 from lykta.runtime import Runtime
 from lykta.teams.models import Team
+from tests.integration.push_helpers import (
+    flush,
+    on_duty,
+    says,
+    subscribe,
+    worker_socket,
+    youth,
+)
 from tests.integration.staff_helpers import db_query, db_update
 from tests.support.client import Peer
 from tests.support.delivery import burst_then_kill, check, pair, read_while_possible, settle
+from tests.support.pushservice import PushService
 from tests.support.server import Seed, ServerProcess, login_token, seed, settings_for
 from tests.support.services import RedisServer, database_url, redis_url
 
@@ -245,3 +254,50 @@ def _details(value: Any) -> dict[str, Any]:
     import json
 
     return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+async def test_an_app_in_front_on_one_node_gets_no_push_for_messages_another_node_commits(
+    shared: tuple[Path, Settings, Seed], push_service: PushService
+) -> None:
+    data, settings, seeded = shared
+    cluster = Cluster(data, env={"LYKTA_PUSH_ALLOW_INSECURE_LOCALHOST": "true"})
+    try:
+        one, two = cluster.start(2)
+        # Bo's phone is on node 2; the young person, whose messages node 1 commits (and
+        # whose pushes it sends), on node 1.
+        device = subscribe(two, seeded, push_service, "Bo")
+        young = await youth(one, "hej")
+        conversation_id = young.conversation_id
+        assert conversation_id is not None
+        bo = await worker_socket(two, device)
+        await bo.send("Hej, jag heter Bo.", conversation_id)  # now he holds the chat
+        await bo.wait_for(lambda f: f["type"] == "ack")
+
+        async def app_in_front(visible: bool) -> None:
+            await bo.send_frame({"type": "visibility", "visible": visible})
+            await flush(bo)
+            # Node 2's payloads reach node 1 in the order sent: once the young person
+            # sees Bo type, node 1 has heard about his app too.
+            typing = {"type": "typing", "conversation_id": conversation_id, "active": visible}
+            await bo.send_frame(typing)
+            await young.wait_for(lambda f: f["type"] == "typing" and f["active"] == visible)
+
+        await app_in_front(True)
+        await says(young, "syns det här?")  # Bo sees it: no push
+        await app_in_front(False)
+        await says(young, "är du kvar?")  # in the background: a push
+        # Node 1 sends its pushes in order: once a new chat's push has come, every push
+        # about the messages before it has been sent.
+        on_duty(settings, seeded, "Bo")
+        other = await youth(one, "hallå")
+        await asyncio.to_thread(
+            push_service.wait,
+            lambda s: any(d.json()["kind"] == "queue" for d in s.deliveries_to(device.endpoint)),
+        )
+        kinds = [d.json()["kind"] for d in push_service.deliveries_to(device.endpoint)]
+        assert kinds == ["message", "queue"]
+        for peer in (young, bo, other):
+            assert not peer.errors
+            await peer.close()
+    finally:
+        cluster.stop()

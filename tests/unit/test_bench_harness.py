@@ -194,6 +194,28 @@ def test_a_reference_cut_short_by_its_idle_limit_is_named() -> None:
     assert FULL.reference_idle_limit < FULL.idle_limit
 
 
+def test_both_profiles_are_summarised_each_under_its_own_heading() -> None:
+    measured = results({"rate": 2000})
+
+    def profile(rate: int, top: str) -> dict[str, Any]:
+        return {
+            "rate": rate,
+            "samples": 900,
+            "cpu_per_message": {"main_thread_ms": 0.3, "others_thread_ms": 0.1},
+            "self": [{"function": top, "percent": 12.5}],
+            "lykta_inclusive": [{"function": "send (lykta/conversations)", "percent": 40}],
+        }
+
+    measured["profile"] = {
+        "lykta": profile(2875, "execute (sqlite3)"),
+        "lykta_two_nodes": profile(2500, "_execute (asyncpg)"),
+    }
+    text = summary(measured)
+    one = text.index("Where Lykta's server spent its time at 2,875 messages/s")
+    two = text.index("Where Lykta's node 1 of two spent its time at 2,500 messages/s")
+    assert one < text.index("execute (sqlite3)") < two < text.index("_execute (asyncpg)")
+
+
 async def test_the_tracker_counts_late_and_settles() -> None:
     tracker = Tracker()
     tracker.late_ms = 50

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import aiohttp
 from pywebpush import WebPushException, webpush_async
@@ -32,6 +32,10 @@ from lykta.push.endpoints import guarded_socket, origin_of
 from lykta.push.keys import TeamKey, VapidKeys
 from lykta.push.models import PushSubscription
 from lykta.push.notices import Notice, Target
+from lykta.push.visible import VisibleApps
+
+if TYPE_CHECKING:
+    from lykta.realtime.hub import Hub
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +45,6 @@ GONE: Final = frozenset({404, 410})
 FALLBACK_SUBJECT: Final = "mailto:push@localhost"
 """Used only when neither ``LYKTA_PUSH_SUBJECT`` nor an https origin is known."""
 _HTTPS_ORIGIN = re.compile(r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-
-
-class VisibleApps:
-    """Which workers have the app in front on this node, by socket (``visibility``)."""
-
-    def __init__(self) -> None:
-        self._sockets: dict[int, set[object]] = {}
-
-    def set(self, socket: object, user_id: int, visible: bool) -> None:
-        if visible:
-            self._sockets.setdefault(user_id, set()).add(socket)
-        else:
-            self.forget(socket, user_id)
-
-    def forget(self, socket: object, user_id: int) -> None:
-        sockets = self._sockets.get(user_id)
-        if sockets is not None:
-            sockets.discard(socket)
-            if not sockets:
-                del self._sockets[user_id]
-
-    def __contains__(self, user_id: object) -> bool:
-        return user_id in self._sockets
 
 
 class Pusher:
@@ -85,9 +66,13 @@ class Pusher:
     def enabled(self) -> bool:
         return self.settings.push
 
-    async def start(self) -> None:
+    async def start(self, hub: Hub | None = None) -> None:
+        """Start sending; with ``hub``, also learn which workers have the app in front on
+        the other nodes (``visible.py``)."""
         if not self.enabled or self._task is not None:
             return
+        if hub is not None:
+            await self.visible.start(hub)
         self._queue = asyncio.Queue(maxsize=self.settings.push_queue_size)
         self._parallel = asyncio.Semaphore(PARALLEL)
         allow_loopback = self.settings.push_allow_insecure_localhost
@@ -99,6 +84,7 @@ class Pusher:
 
     async def stop(self) -> None:
         """Stop sending (what is still queued is dropped) and close the connections."""
+        await self.visible.stop()
         task, self._task, self._queue = self._task, None, None
         self._pending.clear()
         if task is not None:

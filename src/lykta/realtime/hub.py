@@ -155,6 +155,9 @@ class Hub:
         self._subscribers: dict[str, set[Connection]] = defaultdict(set)
         self._connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._listeners: dict[str, Callable[[bytes], None]] = {}
+        """The node's own listeners (not sockets), by channel: see ``listen``."""
+        self._on_resync: list[Callable[[], None]] = []
 
     async def start(self) -> None:
         await self.broker.start(self.dispatch, self.resync)
@@ -164,6 +167,8 @@ class Hub:
             connection.close(1001)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=2)
+        self._listeners.clear()
+        self._on_resync.clear()
         await self.broker.stop()
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -177,9 +182,28 @@ class Hub:
         self._connections.add(connection)
         return connection
 
+    async def listen(
+        self,
+        channel: str,
+        handler: Callable[[bytes], None],
+        on_resync: Callable[[], None] | None = None,
+    ) -> None:
+        """Hand every payload on ``channel`` (a ``ctl:`` one: never for sockets) to
+        ``handler``, this node's own, as long as the hub runs; ``on_resync`` is called
+        when payloads may have been missed (a Redis outage)."""
+        if not channel.startswith(CONTROL_PREFIX):
+            raise ValueError(f"a node listens on control channels only, not {channel!r}")
+        self._listeners[channel] = handler
+        if on_resync is not None:
+            self._on_resync.append(on_resync)
+        if not self._subscribers.get(channel):
+            await self.broker.subscribe(channel)
+
     def resync(self) -> None:
         """Events may have been lost between nodes: every socket catches up from the
-        database (see ``Connection.on_resync``)."""
+        database (see ``Connection.on_resync``), and so does every listener."""
+        for hook in list(self._on_resync):
+            hook()
         for connection in list(self._connections):
             if connection.on_resync is not None and not connection.closing:
                 connection.on_resync()
@@ -190,7 +214,7 @@ class Hub:
         connection.channels.add(channel)
         subscribers = self._subscribers[channel]
         subscribers.add(connection)
-        if len(subscribers) == 1:
+        if len(subscribers) == 1 and channel not in self._listeners:
             await self.broker.subscribe(channel)
 
     async def unsubscribe(self, connection: Connection, channel: str) -> None:
@@ -201,7 +225,8 @@ class Hub:
         subscribers.discard(connection)
         if not subscribers:
             del self._subscribers[channel]
-            await self.broker.unsubscribe(channel)
+            if channel not in self._listeners:
+                await self.broker.unsubscribe(channel)
 
     async def disconnect(self, connection: Connection) -> None:
         self._connections.discard(connection)
@@ -214,6 +239,8 @@ class Hub:
 
     def dispatch(self, channel: str, payload: bytes) -> None:
         control = channel.startswith(CONTROL_PREFIX)
+        if control and channel in self._listeners:
+            self._listeners[channel](payload)
         for connection in list(self._subscribers.get(channel, ())):
             if not control:
                 connection.send(payload)

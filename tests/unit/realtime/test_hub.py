@@ -237,6 +237,27 @@ async def test_control_channels_never_reach_the_socket(hub: Hub, connect: Connec
     assert not other.closing
 
 
+async def test_the_nodes_own_listener_hears_its_channel_and_keeps_it_subscribed(
+    hub: Hub, broker: RecordingBroker, connect: Connect
+) -> None:
+    heard: list[bytes] = []
+    resyncs: list[str] = []
+    await hub.listen("ctl:visible", heard.append, on_resync=lambda: resyncs.append("again"))
+    assert broker.subscribed == ["ctl:visible"]
+    connection, websocket = connect()
+    await hub.subscribe(connection, "ctl:visible")  # a socket on the same channel
+    await hub.unsubscribe(connection, "ctl:visible")
+    assert broker.subscribed == ["ctl:visible"]
+    assert broker.unsubscribed == []  # the listener still needs it
+    await hub.publish("ctl:visible", b'{"node":"a","users":[]}')
+    assert heard == [b'{"node":"a","users":[]}']
+    assert websocket.sent == []
+    hub.resync()
+    assert resyncs == ["again"]
+    with pytest.raises(ValueError, match="control channels only"):
+        await hub.listen("team:1", heard.append)
+
+
 async def test_frames_queued_in_one_turn_go_out_as_one_array_and_a_lone_frame_as_itself(
     hub: Hub, connect: Connect
 ) -> None:
