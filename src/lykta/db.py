@@ -147,6 +147,8 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.writer_engine: Engine | None = None
         """SQLite: the writer thread's synchronous engine for group commits."""
+        self.group_engine: AsyncEngine | None = None
+        """PostgreSQL: group commits' own connection (see ``_transaction``)."""
         self._writer: ThreadPoolExecutor | None = None
         if self.is_sqlite:
             pragmas = _sqlite_pragmas(settings.sqlite_synchronous)
@@ -161,6 +163,15 @@ class Database:
             event.listen(self.writer_engine, "connect", pragmas)
             self._writer_sessions = sessionmaker(self.writer_engine, expire_on_commit=False)
             self._writer = _writer_thread()
+        else:
+            # Without the pool's ping on every checkout (three round trips: BEGIN, an empty
+            # query, ROLLBACK), which would cost a group more than its own statements. A
+            # connection that died (a database restart) fails its group, is discarded,
+            # and the group's writes are retried alone on a new one (``_commit_group``).
+            self.group_engine = create_async_engine(
+                url, hide_parameters=True, pool_size=1, max_overflow=0, pool_pre_ping=False
+            )
+            self._group_sessions = async_sessionmaker(self.group_engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._waiting: list[_Write] = []
         self._committer: asyncio.Task[None] | None = None
@@ -229,7 +240,7 @@ class Database:
     async def _transaction(self, fn: Callable[[Session], T]) -> T:
         """``fn`` in a write transaction of its own, committed if it returns."""
         if self._writer is None:
-            async with self.sessions() as session, session.begin():
+            async with self._group_sessions() as session, session.begin():
                 return await session.run_sync(fn)
         assert self._write_lock is not None  # noqa: S101 - SQLite has both
         async with self._write_lock:
@@ -320,6 +331,8 @@ class Database:
         if self._committer is not None and not self._committer.done():
             await asyncio.wait({self._committer}, timeout=5)
         await self.engine.dispose()
+        if self.group_engine is not None:
+            await self.group_engine.dispose()
         if self._writer is not None:
             # Its thread ends; a new executor starts one again only if the database is
             # used after all (like the engines, a disposed Database still works).

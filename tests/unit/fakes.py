@@ -91,8 +91,9 @@ class Commits:
 
     def __init__(self, db: Database) -> None:
         self.count = 0
-        # The async engine's, and on SQLite the group-commit writer thread's.
-        self._engines = [e for e in (db.engine.sync_engine, db.writer_engine) if e is not None]
+        # The async engine's, and group commits' (SQLite: the writer thread's).
+        group = db.group_engine.sync_engine if db.group_engine is not None else None
+        self._engines = [e for e in (db.engine.sync_engine, db.writer_engine, group) if e]
         for engine in self._engines:
             event.listen(engine, "commit", self._seen)
 

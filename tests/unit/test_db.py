@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -236,3 +237,31 @@ async def test_on_sqlite_a_group_runs_in_the_writer_thread_in_one_hand_over(db: 
         assert all(name.startswith("lykta-writer") for name in threads)
     else:
         assert set(threads) == {threading.current_thread().name}  # run_sync, in the loop
+
+
+async def test_a_group_whose_connection_died_is_written_on_a_new_one(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Group commits keep their connection without the pool's ping per checkout (three
+    round trips on PostgreSQL); a connection the server dropped (a restart) costs the
+    group a retry, never its writes."""
+    assert await db.grouped(add_team("first")) == "first"
+    if db.is_sqlite:
+        assert db.writer_engine is not None
+        db.writer_engine.dispose()  # the writer thread's connection is gone
+    else:
+        assert db.group_engine is not None
+        assert db.group_engine.pool._pre_ping is False
+        async with db.write() as session:
+            await session.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+    with caplog.at_level(logging.INFO, logger="lykta.db"):
+        done = await asyncio.gather(*(db.grouped(add_team(f"after{n}")) for n in range(3)))
+    assert done == ["after0", "after1", "after2"]
+    assert await slugs(db) == ["after0", "after1", "after2", "first"]
+    if not db.is_sqlite:  # the dead connection refused the group: each write again, alone
+        assert "a group of 3 writes was refused; writing each alone" in caplog.text
