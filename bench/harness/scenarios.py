@@ -38,7 +38,13 @@ from bench.harness.plan import (
     TeamPlan,
 )
 from bench.harness.pool import LoadGenerators
-from bench.harness.servers import ServerFailed, ServerProcess, stop_all, wait_until_quiet
+from bench.harness.servers import (
+    ServerFailed,
+    ServerProcess,
+    machine_busy_seconds,
+    stop_all,
+    wait_until_quiet,
+)
 from bench.harness.sizes import Sizes
 from bench.harness.stats import merge_rates, percentile, rounded
 from bench.harness.targets import Target
@@ -308,36 +314,50 @@ def profile(
     }
 
 
+@dataclass(frozen=True)
+class Cores:
+    """CPU use while messages were being sent, as a share of one core."""
+
+    servers: list[float]
+    loadgens: float
+    machine: float
+    """Every process on the machine together (database servers, Redis, the kernel's
+    work included), out of ``os.cpu_count()``."""
+
+
 class CpuWindow(threading.Thread):
-    """Samples the CPU time of the servers and the load generators every 0.1 s from
-    ``start_at`` until stopped; ``cores`` gives their use, as a share of one core, while
-    messages were being sent."""
+    """Samples the CPU time of the servers, the load generators and the whole machine
+    every 0.1 s from ``start_at`` until stopped; ``cores`` gives their use while messages
+    were being sent."""
 
     def __init__(self, servers: list[ServerProcess], pool: LoadGenerators, start_at: float) -> None:
         super().__init__(daemon=True)
         self.servers, self.pool, self.start_at = servers, pool, start_at
-        self.samples: list[tuple[float, list[float], float]] = []
+        self.samples: list[tuple[float, list[float], float, float]] = []
         self.done = threading.Event()
 
     def run(self) -> None:
         time.sleep(max(0.0, self.start_at - time.time()))
         while not self.done.is_set():
             cpu = [s.cpu_seconds() for s in self.servers]
-            self.samples.append((time.time(), cpu, self.pool.cpu_seconds()))
+            sample = (time.time(), cpu, self.pool.cpu_seconds(), machine_busy_seconds())
+            self.samples.append(sample)
             self.done.wait(0.1)
 
-    def cores(self, seconds: float) -> tuple[list[float], float]:
+    def cores(self, seconds: float) -> Cores:
         """Use between 0.1 s after the start and ``seconds`` after it (the sending time)."""
         self.done.set()
         self.join()
         begin, end = self.start_at + 0.1, self.start_at + max(seconds, 0.3)
         inside = [s for s in self.samples if begin <= s[0] <= end] or self.samples[-2:]
         if len(inside) < 2:
-            return [0.0] * len(self.servers), 0.0
-        (t0, server0, loadgen0), (t1, server1, loadgen1) = inside[0], inside[-1]
+            return Cores([0.0] * len(self.servers), 0.0, 0.0)
+        (t0, server0, loadgen0, machine0), (t1, server1, loadgen1, machine1) = inside[0], inside[-1]
         span = max(t1 - t0, 1e-3)
         servers = [round((b - a) / span, 2) for a, b in zip(server0, server1, strict=True)]
-        return servers, round((loadgen1 - loadgen0) / span, 2)
+        return Cores(
+            servers, round((loadgen1 - loadgen0) / span, 2), round((machine1 - machine0) / span, 2)
+        )
 
 
 def run_rate(
@@ -364,14 +384,15 @@ def run_rate(
         [SendAtRate(rate * n / total, duration, start_at, grace, late, late_ms) for n in youths],
         RateResult,
     )
-    server_cpu, loadgen_cpu = window.cores(max(a.send_seconds for a in answers))
+    cores = window.cores(max(a.send_seconds for a in answers))
     merged = merge_rates(answers)
     return {
         "rate": rate,
         "seconds": duration,
         **merged,
-        "server_cpu_cores": server_cpu,
-        "loadgen_cpu_cores": loadgen_cpu,
+        "server_cpu_cores": cores.servers,
+        "loadgen_cpu_cores": cores.loadgens,
+        "machine_cpu_cores": cores.machine,
     }
 
 
@@ -415,7 +436,8 @@ def ramp(ctx: Context, servers: list[ServerProcess], youths: list[int]) -> dict[
         verdict = "ok" if reason is None else f"failed: {reason}"
         ctx.say(
             f"    {rate:>8,.0f}/s  p99 {result['delivery']['p99_ms']} ms  "
-            f"server CPU {result['server_cpu_cores']}  {verdict}"
+            f"server CPU {result['server_cpu_cores']}  "
+            f"machine {result['machine_cpu_cores']:g}/{os.cpu_count()}  {verdict}"
         )
         return reason is None
 
@@ -460,9 +482,13 @@ def limited_by(step: dict[str, Any] | None) -> str:
     if step["reason"] and step["reason"].startswith("load generator"):
         return "the load generators could not send faster"
     server = step["server_cpu_cores"] or [0.0]
+    cores = os.cpu_count() or 1
+    machine = step.get("machine_cpu_cores")
+    if machine is not None and machine >= 0.9 * cores:
+        return f"the machine's CPU ({machine:g} of {cores} cores busy, every process together)"
     if max(server) >= 0.8:
         return "server CPU (its event loop runs on one core)"
-    if sum(server) + step["loadgen_cpu_cores"] >= 0.9 * (os.cpu_count() or 1):
+    if sum(server) + step["loadgen_cpu_cores"] >= 0.9 * cores:
         return "the machine's CPU (servers and load generators together)"
     return "latency or delivery, with CPU to spare"
 

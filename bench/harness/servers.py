@@ -166,6 +166,16 @@ def cpu_seconds(pid: int) -> float:
     return 0.0
 
 
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy (every process, the kernel's work
+    included: the database servers, Redis, the load generators), summed over its cores."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle, iowait
+        return (sum(fields[:8]) - idle) / TICKS  # guest time is counted in user already
+    return 0.0
+
+
 def wait_until_quiet(servers: list[ServerProcess], limit: float = 15.0) -> float:
     """Wait until the servers use less than a fifth of a core (a backlog drained)."""
     started, window = time.perf_counter(), 0.15

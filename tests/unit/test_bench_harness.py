@@ -13,6 +13,7 @@ from bench.harness.clients import Tracker
 from bench.harness.main import main, missing_packages
 from bench.harness.report import evaluate, lines
 from bench.harness.scenarios import judge, ramp, split
+from bench.harness.servers import machine_busy_seconds
 from bench.harness.sizes import FULL, QUICK
 from bench.harness.stats import latency_summary, percentile
 
@@ -79,6 +80,7 @@ def test_the_ramp_finds_the_highest_passing_rate(
             stopped_early=late,
             server_cpu_cores=[0.5],
             loadgen_cpu_cores=0.2,
+            machine_cpu_cores=0.9,
         )
 
     monkeypatch.setattr(scenarios, "run_rate", fake_rate)
@@ -214,6 +216,29 @@ def test_both_profiles_are_summarised_each_under_its_own_heading() -> None:
     one = text.index("Where Lykta's server spent its time at 2,875 messages/s")
     two = text.index("Where Lykta's node 1 of two spent its time at 2,500 messages/s")
     assert one < text.index("execute (sqlite3)") < two < text.index("_execute (asyncpg)")
+
+
+def test_what_stopped_the_ramp_names_the_machine_when_all_its_cores_were_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    step: dict[str, Any] = {"reason": "p99 140 ms > 100 ms", "server_cpu_cores": [0.8, 0.2]}
+    step["loadgen_cpu_cores"] = 0.5
+    step["machine_cpu_cores"] = 1.95  # PostgreSQL, Redis and the kernel took the rest
+    assert scenarios.limited_by(step).startswith("the machine's CPU (1.95 of 2 cores busy")
+    step["machine_cpu_cores"] = 1.4
+    assert scenarios.limited_by(step) == "server CPU (its event loop runs on one core)"
+    step["server_cpu_cores"] = [0.5, 0.2]
+    assert scenarios.limited_by(step) == "latency or delivery, with CPU to spare"
+    assert scenarios.limited_by(None).startswith("not reached")
+
+
+def test_the_machines_busy_time_counts_this_process_too() -> None:
+    before, own = machine_busy_seconds(), time.process_time()
+    while time.process_time() - own < 0.3:
+        pass
+    burnt = time.process_time() - own
+    assert machine_busy_seconds() - before >= burnt - 0.05
 
 
 async def test_the_tracker_counts_late_and_settles() -> None:
