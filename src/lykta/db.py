@@ -24,15 +24,16 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from lykta.config import Settings
 
@@ -161,7 +162,6 @@ class Database:
                 max_overflow=0,
             )
             event.listen(self.writer_engine, "connect", pragmas)
-            self._writer_sessions = sessionmaker(self.writer_engine, expire_on_commit=False)
             self._writer = _writer_thread()
         else:
             # Without the pool's ping on every checkout (three round trips: BEGIN, an empty
@@ -171,7 +171,10 @@ class Database:
             self.group_engine = create_async_engine(
                 url, hide_parameters=True, pool_size=1, max_overflow=0, pool_pre_ping=False
             )
-            self._group_sessions = async_sessionmaker(self.group_engine, expire_on_commit=False)
+        self._writer_connection: Connection | None = None
+        self._group_connection: AsyncConnection | None = None
+        """Group commits' connection, kept between groups (no checkout, no reset, no ping
+        per group); replaced when the database dropped it."""
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._waiting: list[_Write] = []
         self._committer: asyncio.Task[None] | None = None
@@ -240,7 +243,9 @@ class Database:
     async def _transaction(self, fn: Callable[[Session], T]) -> T:
         """``fn`` in a write transaction of its own, committed if it returns."""
         if self._writer is None:
-            async with self._group_sessions() as session, session.begin():
+            connection = await self._group_connected()
+            session = AsyncSession(bind=connection, expire_on_commit=False)
+            async with session, session.begin():
                 return await session.run_sync(fn)
         assert self._write_lock is not None  # noqa: S101 - SQLite has both
         async with self._write_lock:
@@ -248,8 +253,29 @@ class Database:
                 self._writer, self._writer_transaction, fn
             )
 
+    async def _group_connected(self) -> AsyncConnection:
+        """PostgreSQL: the group commits' connection, a new one if the server dropped it
+        (one committer at a time: see ``_commit_groups``)."""
+        connection = self._group_connection
+        if connection is not None and not connection.closed and not connection.invalidated:
+            return connection
+        if connection is not None:
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await connection.close()
+        assert self.group_engine is not None  # noqa: S101 - PostgreSQL has it
+        self._group_connection = await self.group_engine.connect()
+        return self._group_connection
+
     def _writer_transaction(self, fn: Callable[[Session], T]) -> T:
-        with self._writer_sessions() as session, session.begin():
+        """SQLite, in the writer thread: ``fn`` in a transaction on its connection."""
+        connection = self._writer_connection
+        if connection is None or connection.closed or connection.invalidated:
+            if connection is not None:
+                with contextlib.suppress(SQLAlchemyError):
+                    connection.close()
+            assert self.writer_engine is not None  # noqa: S101 - SQLite has it
+            connection = self._writer_connection = self.writer_engine.connect()
+        with Session(bind=connection, expire_on_commit=False) as session, session.begin():
             return fn(session)
 
     @staticmethod
@@ -331,6 +357,10 @@ class Database:
         if self._committer is not None and not self._committer.done():
             await asyncio.wait({self._committer}, timeout=5)
         await self.engine.dispose()
+        if self._group_connection is not None:
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await self._group_connection.close()
+            self._group_connection = None
         if self.group_engine is not None:
             await self.group_engine.dispose()
         if self._writer is not None:
@@ -338,5 +368,8 @@ class Database:
             # used after all (like the engines, a disposed Database still works).
             self._writer.shutdown(wait=True)
             self._writer = _writer_thread()
+        if self._writer_connection is not None:
+            self._writer_connection.close()
+            self._writer_connection = None
         if self.writer_engine is not None:
             self.writer_engine.dispose()
