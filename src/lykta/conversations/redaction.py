@@ -9,6 +9,7 @@ old cell and a checkpoint afterwards empties the write-ahead log that still held
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
@@ -75,17 +76,24 @@ async def redacted_seqs(rt: Runtime, team_id: int, conversation_id: str, up_to: 
     """The removed messages up to ``up_to``: a client catching up from there has shown
     them already and may have missed the ``redacted`` frame."""
     async with rt.db.read() as session:
-        return list(
-            (
-                await session.execute(
-                    select(Message.seq)
-                    .where(
-                        Message.team_id == team_id,
-                        Message.conversation_id == conversation_id,
-                        Message.seq <= up_to,
-                        Message.redacted_at.is_not(None),
-                    )
-                    .order_by(Message.seq)
+        return await redacted_seqs_in(session, team_id, conversation_id, up_to)
+
+
+async def redacted_seqs_in(
+    session: AsyncSession, team_id: int, conversation_id: str, up_to: int
+) -> list[int]:
+    """``redacted_seqs`` in a session the caller holds."""
+    return list(
+        (
+            await session.execute(
+                select(Message.seq)
+                .where(
+                    Message.team_id == team_id,
+                    Message.conversation_id == conversation_id,
+                    Message.seq <= up_to,
+                    Message.redacted_at.is_not(None),
                 )
-            ).scalars()
-        )
+                .order_by(Message.seq)
+            )
+        ).scalars()
+    )

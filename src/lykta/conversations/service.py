@@ -407,6 +407,26 @@ _HISTORY = (
 )
 
 
+async def history_batch(
+    session: AsyncSession,
+    aead: AESGCM | None,
+    team_id: int,
+    conversation_id: str,
+    after_seq: int,
+) -> list[Message]:
+    """Up to ``HISTORY_BATCH`` messages with ``seq > after_seq`` in order, scoped to the
+    team, with their bodies opened by ``aead`` (``content.cipher``'s)."""
+    params = {
+        "team_id": team_id,
+        "conversation_id": conversation_id,
+        "after": after_seq,
+        "batch": HISTORY_BATCH,
+    }
+    batch = list((await session.execute(_HISTORY, params)).scalars())
+    _open_bodies(aead, batch)
+    return batch
+
+
 async def history(
     rt: Runtime, team_id: int, conversation_id: str, after_seq: int
 ) -> AsyncIterator[list[Message]]:
@@ -416,22 +436,9 @@ async def history(
     aead = await content.cipher(rt, team_id, conversation_id)
     while True:
         async with rt.db.read() as session:
-            batch = list(
-                (
-                    await session.execute(
-                        _HISTORY,
-                        {
-                            "team_id": team_id,
-                            "conversation_id": conversation_id,
-                            "after": cursor,
-                            "batch": HISTORY_BATCH,
-                        },
-                    )
-                ).scalars()
-            )
+            batch = await history_batch(session, aead, team_id, conversation_id, cursor)
         if not batch:
             return
-        _open_bodies(aead, batch)
         yield batch
         if len(batch) < HISTORY_BATCH:
             return

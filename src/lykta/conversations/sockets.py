@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
-from lykta.conversations import redaction, service
+from lykta.conversations import content, redaction, service
+from lykta.conversations.models import Message
 from lykta.i18n import negotiate
 from lykta.realtime.hub import Connection
 from lykta.realtime.protocol import encode
@@ -19,14 +24,56 @@ def locale_of(websocket: WebSocket, rt: Runtime) -> str:
     )
 
 
+@dataclass(frozen=True)
+class CatchUp:
+    """What a socket catching up from ``after`` is sent first: a ``redacted`` frame for
+    each message up to ``after`` whose text was removed meanwhile (the client has shown
+    those already), and the first batch of messages after it."""
+
+    team_id: int
+    conversation_id: str
+    after: int
+    redacted: list[int]
+    messages: list[Message]
+
+
+async def read_catch_up(
+    session: AsyncSession,
+    aead: AESGCM | None,
+    team_id: int,
+    conversation_id: str,
+    after: int,
+) -> CatchUp:
+    """``CatchUp`` read in the caller's session (``aead``: ``content.cipher``'s), so that
+    a resume or an open reads it with the conversation in one go."""
+    redacted = []
+    if after > 0:
+        redacted = await redaction.redacted_seqs_in(session, team_id, conversation_id, after)
+    messages = await service.history_batch(session, aead, team_id, conversation_id, after)
+    return CatchUp(team_id, conversation_id, after, redacted, messages)
+
+
+async def send_catch_up(rt: Runtime, connection: Connection, catch_up: CatchUp) -> None:
+    """Send ``catch_up``, then the rest of the history in further batches, if any."""
+    conversation_id = catch_up.conversation_id
+    for seq in catch_up.redacted:
+        connection.send(encode(redaction.redacted_frame(conversation_id, seq)))
+    for message in catch_up.messages:
+        connection.send(encode(service.message_frame(message)))
+    if len(catch_up.messages) < service.HISTORY_BATCH:
+        return
+    after = catch_up.messages[-1].seq
+    async for batch in service.history(rt, catch_up.team_id, conversation_id, after):
+        for message in batch:
+            connection.send(encode(service.message_frame(message)))
+
+
 async def send_history(
     rt: Runtime, connection: Connection, team_id: int, conversation_id: str, after: int
 ) -> None:
     """Every message after ``after``, and a ``redacted`` frame for each one up to it whose
     text was removed meanwhile (the client has shown those already)."""
-    if after > 0:
-        for seq in await redaction.redacted_seqs(rt, team_id, conversation_id, after):
-            connection.send(encode(redaction.redacted_frame(conversation_id, seq)))
-    async for batch in service.history(rt, team_id, conversation_id, after):
-        for message in batch:
-            connection.send(encode(service.message_frame(message)))
+    aead = await content.cipher(rt, team_id, conversation_id)
+    async with rt.db.read() as session:
+        catch_up = await read_catch_up(session, aead, team_id, conversation_id, after)
+    await send_catch_up(rt, connection, catch_up)

@@ -8,14 +8,14 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from lykta.conversations import queue, service, workflow
+from lykta.conversations import content, queue, service, workflow
 from lykta.conversations.access import (
     access_conversation_by_code,
     access_conversation_for_youth,
 )
 from lykta.conversations.errors import ConversationError, NotFound, ResumeFailed
 from lykta.conversations.models import Conversation, ConversationState, Kind, Sender
-from lykta.conversations.sockets import locale_of, send_history
+from lykta.conversations.sockets import locale_of, read_catch_up, send_catch_up, send_history
 from lykta.i18n import N_
 from lykta.realtime import ratelimit
 from lykta.realtime.broker import conversation_channel
@@ -194,12 +194,14 @@ class YouthSocket:
             self.rt.resume_failures.fail(self.client_key)
             raise
         await self._attach(conversation)
+        team_id, conversation_id = conversation.team_id, conversation.id
+        aead = await content.cipher(self.rt, team_id, conversation_id)
         async with self.rt.db.read() as session:
-            # Re-read after subscribing so that nothing committed in between is missed.
-            conversation = await access_conversation_for_youth(
-                session, conversation.team_id, conversation.id
-            )
+            # Re-read after subscribing so that nothing committed in between is missed;
+            # the history to catch up on comes in the same session.
+            conversation = await access_conversation_for_youth(session, team_id, conversation_id)
             profile = await service.read_worker_profile(session, conversation.assigned_staff_id)
+            catch_up = await read_catch_up(session, aead, team_id, conversation_id, frame.last_seq)
         self.connection.send(
             encode(
                 ReadyFrame(
@@ -213,9 +215,7 @@ class YouthSocket:
                 )
             )
         )
-        await send_history(
-            self.rt, self.connection, conversation.team_id, conversation.id, frame.last_seq
-        )
+        await send_catch_up(self.rt, self.connection, catch_up)
         if conversation.state == ConversationState.QUEUED:
             # Only a waiting conversation has a place in the queue (a later change to the
             # queue reaches this socket anyway: it is subscribed).
