@@ -202,6 +202,7 @@ def run(
     from bench.harness.servers import ServerFailed
 
     began = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="lykta-bench-"))
     pool = LoadGenerators(args.loadgens or default_count())
@@ -272,7 +273,7 @@ def run(
             "mode": sizes.mode,
             "name": stamp,
             "date": dt.datetime.now().astimezone().date().isoformat(),
-            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "started_at": started_at,
             "cores": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
