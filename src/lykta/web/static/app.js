@@ -172,6 +172,10 @@ function renderList() {
       (a.state === "queued" ? ts(a.created_at) - ts(b.created_at) : ts(b.last_activity_at) - ts(a.last_activity_at)),
   );
   const focused = document.activeElement && document.activeElement.getAttribute("data-id");
+  // Rebuilt in place: the list stays where the worker scrolled it (its pane scrolls on a
+  // wide screen, the page on a phone).
+  const scrollers = [listEl.closest(".pane"), document.scrollingElement].filter(Boolean);
+  const scrolled = scrollers.map((x) => x.scrollTop);
   let total = 0;
   listEl.textContent = "";
   items.forEach((c) => {
@@ -207,8 +211,9 @@ function renderList() {
     );
     if (c.assigned) a.appendChild(el("span", "small muted", fmt(S.with, { name: c.assigned.first_name })));
     listEl.appendChild(el("li")).appendChild(a);
-    if (c.id === focused) a.focus();
+    if (c.id === focused) a.focus({ preventScroll: true });
   });
+  scrollers.forEach((x, i) => (x.scrollTop = scrolled[i]));
   $("empty").hidden = items.length > 0 || listEl.getAttribute("aria-busy") === "true";
   document.title = (total ? "(" + total + ") " : "") + baseTitle;
 }
