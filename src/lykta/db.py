@@ -166,15 +166,16 @@ class Database:
         else:
             # Without the pool's ping on every checkout (three round trips: BEGIN, an empty
             # query, ROLLBACK), which would cost a group more than its own statements. A
-            # connection that died (a database restart) fails its group, is discarded,
-            # and the group's writes are retried alone on a new one (``_commit_group``).
+            # connection that died (a database restart) fails its group, and the group's
+            # writes are retried alone (``_commit_group``) on a new one.
             self.group_engine = create_async_engine(
                 url, hide_parameters=True, pool_size=1, max_overflow=0, pool_pre_ping=False
             )
         self._writer_connection: Connection | None = None
         self._group_connection: AsyncConnection | None = None
         """Group commits' connection, kept between groups (no checkout, no reset, no ping
-        per group); replaced when the database dropped it."""
+        per group). One the database dropped is invalidated by the error, and SQLAlchemy
+        connects it anew when it is next used."""
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._waiting: list[_Write] = []
         self._committer: asyncio.Task[None] | None = None
@@ -254,25 +255,17 @@ class Database:
             )
 
     async def _group_connected(self) -> AsyncConnection:
-        """PostgreSQL: the group commits' connection, a new one if the server dropped it
-        (one committer at a time: see ``_commit_groups``)."""
-        connection = self._group_connection
-        if connection is not None and not connection.closed and not connection.invalidated:
-            return connection
-        if connection is not None:
-            with contextlib.suppress(SQLAlchemyError, OSError):
-                await connection.close()
-        assert self.group_engine is not None  # noqa: S101 - PostgreSQL has it
-        self._group_connection = await self.group_engine.connect()
+        """PostgreSQL: the group commits' connection (one committer at a time: see
+        ``_commit_groups``)."""
+        if self._group_connection is None:
+            assert self.group_engine is not None  # noqa: S101 - PostgreSQL has it
+            self._group_connection = await self.group_engine.connect()
         return self._group_connection
 
     def _writer_transaction(self, fn: Callable[[Session], T]) -> T:
         """SQLite, in the writer thread: ``fn`` in a transaction on its connection."""
         connection = self._writer_connection
-        if connection is None or connection.closed or connection.invalidated:
-            if connection is not None:
-                with contextlib.suppress(SQLAlchemyError):
-                    connection.close()
+        if connection is None:
             assert self.writer_engine is not None  # noqa: S101 - SQLite has it
             connection = self._writer_connection = self.writer_engine.connect()
         with Session(bind=connection, expire_on_commit=False) as session, session.begin():

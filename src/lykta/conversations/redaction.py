@@ -72,17 +72,11 @@ async def do_redact(rt: Runtime, caller: StaffIdentity, conversation_id: str, se
     return True
 
 
-async def redacted_seqs(rt: Runtime, team_id: int, conversation_id: str, up_to: int) -> list[int]:
-    """The removed messages up to ``up_to``: a client catching up from there has shown
-    them already and may have missed the ``redacted`` frame."""
-    async with rt.db.read() as session:
-        return await redacted_seqs_in(session, team_id, conversation_id, up_to)
-
-
-async def redacted_seqs_in(
+async def redacted_seqs(
     session: AsyncSession, team_id: int, conversation_id: str, up_to: int
 ) -> list[int]:
-    """``redacted_seqs`` in a session the caller holds."""
+    """The removed messages up to ``up_to``: a client catching up from there has shown
+    them already and may have missed the ``redacted`` frame."""
     return list(
         (
             await session.execute(

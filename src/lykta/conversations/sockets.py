@@ -32,7 +32,6 @@ class CatchUp:
 
     team_id: int
     conversation_id: str
-    after: int
     redacted: list[int]
     messages: list[Message]
 
@@ -48,9 +47,9 @@ async def read_catch_up(
     a resume or an open reads it with the conversation in one go."""
     redacted = []
     if after > 0:
-        redacted = await redaction.redacted_seqs_in(session, team_id, conversation_id, after)
+        redacted = await redaction.redacted_seqs(session, team_id, conversation_id, after)
     messages = await service.history_batch(session, aead, team_id, conversation_id, after)
-    return CatchUp(team_id, conversation_id, after, redacted, messages)
+    return CatchUp(team_id, conversation_id, redacted, messages)
 
 
 async def send_catch_up(rt: Runtime, connection: Connection, catch_up: CatchUp) -> None:

@@ -102,7 +102,7 @@ class VisibleApps:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._hub is not None:
-            await self._publish(users=frozenset())
+            await self._publish(goodbye=True)
         self._hub = None
         self._others.clear()
 
@@ -111,9 +111,12 @@ class VisibleApps:
         try:
             message = orjson.loads(payload)
             node, users, ask = message["node"], message["users"], message.get("ask", False)
-            if not isinstance(node, str) or not isinstance(users, list) or len(users) > MAX_USERS:
-                raise ValueError("not a snapshot")
-            if not all(type(u) is int for u in users):
+            if not (
+                isinstance(node, str)
+                and isinstance(users, list)
+                and len(users) <= MAX_USERS
+                and all(type(u) is int for u in users)
+            ):
                 raise ValueError("not a snapshot")
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             log.warning("visible apps: ignored a payload that is not a snapshot")
@@ -158,12 +161,12 @@ class VisibleApps:
         for node in [n for n, (_, until) in self._others.items() if until <= now]:
             del self._others[node]
 
-    async def _publish(self, *, ask: bool = False, users: frozenset[int] | None = None) -> None:
+    async def _publish(self, *, ask: bool = False, goodbye: bool = False) -> None:
+        """Our snapshot (an empty one on ``goodbye``: none of ours count any more)."""
         hub = self._hub
         if hub is None:
             return
-        ours = sorted(self._sockets) if users is None else sorted(users)
-        payload = {"node": self.node, "users": ours, "ask": ask}
+        payload = {"node": self.node, "users": [] if goodbye else sorted(self._sockets), "ask": ask}
         try:
             await hub.publish(CHANNEL, orjson.dumps(payload))
         except Exception as exc:  # the next heartbeat, or the resync after an outage, tells

@@ -105,8 +105,9 @@ async def test_the_text_is_destroyed_and_history_shows_it_removed(
         (4, "tack", False),
     ]
     assert (await stored(rt, conversation.id, 3)).body_ct is not None  # the rest untouched
-    assert await redaction.redacted_seqs(rt, demo.id, conversation.id, 4) == [1]
-    assert await redaction.redacted_seqs(rt, demo.id, conversation.id, 0) == []
+    async with rt.db.read() as session:
+        assert await redaction.redacted_seqs(session, demo.id, conversation.id, 4) == [1]
+        assert await redaction.redacted_seqs(session, demo.id, conversation.id, 0) == []
 
 
 async def test_a_workers_own_message_in_a_closed_conversation(
