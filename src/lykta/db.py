@@ -8,7 +8,10 @@ Group commits (``Database.grouped``) run as one synchronous function per group: 
 in a writer thread of their own, on a synchronous connection, so that a group's
 statements and its commit cost one hand-over between threads instead of one or more per
 statement (aiosqlite runs each call in its thread and wakes the event loop for each
-result); on PostgreSQL inside the async session (``run_sync``).
+result); on PostgreSQL inside the async session (``run_sync``). Reads that run often
+(a resume, the queue) can take the same shortcut with ``Database.reading``: on SQLite in
+reader threads, each with a connection of its own (WAL lets them read while the writer
+writes).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -65,9 +69,18 @@ after the works, before the last flush and the commit (one statement for what ma
 of the group added, say)."""
 
 
+READERS = 2
+"""SQLite: threads (and connections) for ``Database.reading``."""
+
+
 def _writer_thread() -> ThreadPoolExecutor:
     """SQLite's group commits: one thread, started by the first group."""
     return ThreadPoolExecutor(1, thread_name_prefix="lykta-writer")
+
+
+def _reader_threads() -> ThreadPoolExecutor:
+    """SQLite's synchronous reads (``Database.reading``), started by the first."""
+    return ThreadPoolExecutor(READERS, thread_name_prefix="lykta-reader")
 
 
 def _finish(session: Session) -> None:
@@ -151,6 +164,11 @@ class Database:
         self.group_engine: AsyncEngine | None = None
         """PostgreSQL: group commits' own connection (see ``_transaction``)."""
         self._writer: ThreadPoolExecutor | None = None
+        self.reader_engine: Engine | None = None
+        """SQLite: the reader threads' synchronous engine (``reading``)."""
+        self._readers: ThreadPoolExecutor | None = None
+        self._reader_local = threading.local()
+        self._reader_connections: list[Connection] = []
         if self.is_sqlite:
             pragmas = _sqlite_pragmas(settings.sqlite_synchronous)
             event.listen(self.engine.sync_engine, "connect", pragmas)
@@ -163,6 +181,15 @@ class Database:
             )
             event.listen(self.writer_engine, "connect", pragmas)
             self._writer = _writer_thread()
+            self.reader_engine = create_engine(
+                make_url(url).set(drivername="sqlite+pysqlite"),
+                hide_parameters=True,
+                connect_args={"timeout": 10, "check_same_thread": False},
+                pool_size=READERS,
+                max_overflow=0,
+            )
+            event.listen(self.reader_engine, "connect", pragmas)
+            self._readers = _reader_threads()
         else:
             # Without the pool's ping on every checkout (three round trips: BEGIN, an empty
             # query, ROLLBACK), which would cost a group more than its own statements. A
@@ -184,6 +211,31 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
             yield session
+
+    async def reading(self, fn: Callable[[Session], T]) -> T:
+        """``fn(session)``'s result, read synchronously in a session of its own (nothing
+        is committed): on SQLite in a reader thread, on its connection, so that all of
+        ``fn``'s statements cost one hand-over between threads (with aiosqlite every
+        statement, fetch and cursor is one); on PostgreSQL inside an async session
+        (``run_sync``). ``fn`` must not touch the event loop; what it returns is detached
+        from the session, with its columns loaded."""
+        if self._readers is None:
+            async with self.sessions() as session:
+                return await session.run_sync(fn)
+        return await asyncio.get_running_loop().run_in_executor(self._readers, self._reader_run, fn)
+
+    def _reader_run(self, fn: Callable[[Session], T]) -> T:
+        """SQLite, in a reader thread: ``fn`` in a read transaction on the thread's own
+        connection, ended when it returns (a snapshot held open would keep the log from
+        being checkpointed)."""
+        connection: Connection | None = getattr(self._reader_local, "connection", None)
+        if connection is None:
+            assert self.reader_engine is not None  # noqa: S101 - SQLite has it
+            connection = self.reader_engine.connect()
+            self._reader_local.connection = connection
+            self._reader_connections.append(connection)
+        with Session(bind=connection) as session:
+            return fn(session)
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -366,3 +418,12 @@ class Database:
             self._writer_connection = None
         if self.writer_engine is not None:
             self.writer_engine.dispose()
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+            self._readers = _reader_threads()
+            self._reader_local = threading.local()
+        for connection in self._reader_connections:
+            connection.close()
+        self._reader_connections.clear()
+        if self.reader_engine is not None:
+            self.reader_engine.dispose()

@@ -161,3 +161,32 @@ def test_who_answers_is_shown_with_name_photo_and_introduction(
     expect(youth.get_by_test_id("worker-name")).to_have_text("Bo")
     expect(photo).to_have_count(0)
     expect(youth.get_by_test_id("worker-intro")).to_be_hidden()
+
+
+@pytest.mark.e2e
+def test_a_press_on_a_chat_holds_while_the_list_changes(
+    worker: Callable[..., Page], start_chat: Callable[..., Page], ui: UI
+) -> None:
+    """A worker presses on a chat just as another chat's new message redraws the list:
+    letting go still opens the chat the press began on."""
+    staff = worker()
+    before = ui.conversation_ids(staff)
+    first = start_chat()
+    ui.send(first, "Hej från den första")
+    first_id = ui.new_conversation(staff, before).get_attribute("data-id")
+    assert first_id
+    second = start_chat()
+    ui.send(second, "Hej från den andra")
+    second_id = ui.new_conversation(staff, [*before, first_id]).get_attribute("data-id")
+    assert second_id
+
+    box = ui.item(staff, first_id).bounding_box()
+    assert box
+    staff.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    staff.mouse.down()
+    ui.send(second, "Och en sak till")
+    expect(ui.item(staff, second_id).get_by_test_id("unread")).to_contain_text("2")
+    staff.mouse.up()
+
+    expect(ui.message(staff, "Hej från den första")).to_be_visible()
+    expect(staff).to_have_url(re.compile(f"#{first_id}$"))

@@ -43,15 +43,9 @@ def notes_last_first(count: int) -> Callable[[WebSocketRoute], None]:
     return handle
 
 
-@pytest.mark.e2e
-def test_notes_show_in_the_order_written_whatever_order_they_arrive_in(
-    new_page: Callable[..., Any],
-    worker: Callable[..., Page],
-    worker_session: dict[str, Any],
-    start_chat: Callable[..., Page],
-    ui: UI,
-) -> None:
-    staff = worker()
+def notes_on_a_new_chat(staff: Page, start_chat: Callable[..., Page], ui: UI) -> Page:
+    """A young person starts a chat; the worker opens it and writes ``NOTES`` one after
+    the other, each as soon as the one before shows. Returns the young person's page."""
     before = ui.conversation_ids(staff)
     youth = start_chat()
     ui.send(youth, "Hej, kan någon svara?")
@@ -62,6 +56,19 @@ def test_notes_show_in_the_order_written_whatever_order_they_arrive_in(
         staff.get_by_test_id("note-input").fill(text)
         staff.get_by_test_id("note-add").click()
         expect(staff.get_by_test_id("note")).to_have_count(count)
+    return youth
+
+
+@pytest.mark.e2e
+def test_notes_show_in_the_order_written_whatever_order_they_arrive_in(
+    new_page: Callable[..., Any],
+    worker: Callable[..., Page],
+    worker_session: dict[str, Any],
+    start_chat: Callable[..., Page],
+    ui: UI,
+) -> None:
+    staff = worker()
+    youth = notes_on_a_new_chat(staff, start_chat, ui)
     expect(staff.locator("#notelist .note .body")).to_have_text(list(NOTES))
 
     # The same worker on a second device, whose socket gets the notes newest first.
@@ -80,3 +87,55 @@ def test_notes_show_in_the_order_written_whatever_order_they_arrive_in(
     youth.get_by_test_id("end-yes").click()
     expect(youth.get_by_test_id("status")).to_have_text("The conversation has ended")
     expect(ui.item(staff, conversation_id)).to_have_attribute("data-state", "closed")
+
+
+def first_note_refused(refused: list[str]) -> Callable[[WebSocketRoute], None]:
+    """Passes /ws/staff through, but answers the page's first note with ``busy`` (as the
+    server does when it could not store it) instead of passing it on."""
+
+    def handle(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "note" and not refused:
+                refused.append(frame["client_id"])
+                busy = {"type": "error", "code": "busy", "client_id": frame["client_id"]}
+                ws.send(json.dumps({**busy, "message": "Try again"}))
+                return
+            server.send(message)
+
+        ws.on_message(to_server)
+        server.on_message(ws.send)
+
+    return handle
+
+
+@pytest.mark.e2e
+def test_a_note_that_must_be_sent_again_keeps_its_place(
+    new_page: Callable[..., Any],
+    worker: Callable[..., Page],
+    worker_session: dict[str, Any],
+    start_chat: Callable[..., Page],
+    ui: UI,
+) -> None:
+    """The first note is refused for now and sent again a few seconds later, while the
+    worker goes on writing: every device still shows the notes in the order written."""
+    refused: list[str] = []
+    staff = new_page(None, width=1280, height=800, storage_state=worker_session)
+    staff.route_web_socket(STAFF_SOCKET, first_note_refused(refused))
+    staff.goto("/app")
+    expect(staff.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
+    youth = notes_on_a_new_chat(staff, start_chat, ui)
+    assert len(refused) == 1
+    expect(staff.locator("#notelist .note.out")).to_have_count(0)  # all stored
+    expect(staff.locator("#notelist .note .body")).to_have_text(list(NOTES))
+
+    # As stored: the same worker on another device.
+    other = worker()
+    ui.item(other, staff.url.split("#")[-1]).click()
+    other.get_by_test_id("notes-toggle").click()
+    expect(other.locator("#notelist .note .body")).to_have_text(list(NOTES))
+
+    youth.get_by_test_id("end-chat").click()
+    youth.get_by_test_id("end-yes").click()

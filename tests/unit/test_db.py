@@ -266,3 +266,37 @@ async def test_a_group_whose_connection_died_is_written_on_a_new_one(
     assert await slugs(db) == ["after0", "after1", "after2", "first"]
     # The dead connection refused the group: each write again, alone, on a new one.
     assert "a group of 3 writes was refused; writing each alone" in caplog.text
+
+
+def team_slugs(session: Session) -> tuple[list[str], str]:
+    found = sorted(session.execute(select(Team.slug)).scalars())
+    return found, threading.current_thread().name
+
+
+async def test_a_synchronous_read_sees_every_commit(db: Database) -> None:
+    """``reading`` runs a whole read as one function: on SQLite in a reader thread with its
+    own connection (one hand-over for all its statements), on PostgreSQL in the loop."""
+    assert (await db.reading(team_slugs))[0] == []
+    await asyncio.gather(*(db.grouped(add_team(f"r{n}")) for n in range(3)))
+    async with db.write() as session:
+        session.add(Team(slug="plain", name="plain"))
+    reads = await asyncio.gather(*(db.reading(team_slugs) for _ in range(4)))
+    assert {tuple(found) for found, _ in reads} == {("plain", "r0", "r1", "r2")}
+    threads = {thread for _, thread in reads}
+    if db.is_sqlite:
+        assert all(name.startswith("lykta-reader") for name in threads)
+    else:
+        assert threads == {threading.current_thread().name}
+
+
+async def test_an_error_in_a_synchronous_read_is_the_callers_and_reads_go_on(db: Database) -> None:
+    def refuse(session: Session) -> None:
+        session.execute(select(Team.slug)).all()
+        raise LookupError("not yours")
+
+    with pytest.raises(LookupError, match="not yours"):
+        await db.reading(refuse)
+    await db.grouped(add_team("after"))
+    assert (await db.reading(team_slugs))[0] == ["after"]
+    await db.dispose()  # a disposed database still reads, as it still writes
+    assert (await db.reading(team_slugs))[0] == ["after"]

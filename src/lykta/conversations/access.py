@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from lykta.conversations import resume_codes
 from lykta.conversations.errors import NotFound, ResumeFailed
@@ -16,12 +16,14 @@ from lykta.staff.service import StaffIdentity
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
-async def access_conversation_for_staff(
-    session: AsyncSession, caller: StaffIdentity, conversation_id: str
+def access_conversation_for_staff(
+    session: Session, caller: StaffIdentity, conversation_id: str
 ) -> Conversation:
+    """A conversation of the caller's team (synchronous: ``Database.reading``, or an async
+    session's ``run_sync``)."""
     if not _ID_RE.fullmatch(conversation_id):
         raise NotFound
-    conversation = await session.get(Conversation, conversation_id)
+    conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound
     if conversation.team_id != caller.team_id:
@@ -32,14 +34,13 @@ async def access_conversation_for_staff(
 _BY_CODE = select(Conversation).where(Conversation.resume_hash == bindparam("code_hash"))
 
 
-async def access_conversation_by_code(
-    session: AsyncSession, team_id: int, code: str
-) -> Conversation:
-    """The young person's own conversation in this team, found by the hash of their code."""
+def access_conversation_by_code(session: Session, team_id: int, code: str) -> Conversation:
+    """The young person's own conversation in this team, found by the hash of their code
+    (synchronous: ``Database.reading``)."""
     code_hash = resume_codes.hash_code(code)
     if code_hash is None:
         raise ResumeFailed
-    conversation = (await session.execute(_BY_CODE, {"code_hash": code_hash})).scalar_one_or_none()
+    conversation = session.execute(_BY_CODE, {"code_hash": code_hash}).scalar_one_or_none()
     if conversation is None:
         raise ResumeFailed
     if conversation.team_id != team_id:
@@ -49,11 +50,12 @@ async def access_conversation_by_code(
     return conversation
 
 
-async def access_conversation_for_youth(
-    session: AsyncSession, team_id: int, conversation_id: str
+def access_conversation_for_youth(
+    session: Session, team_id: int, conversation_id: str
 ) -> Conversation:
-    """Re-read the conversation a youth socket has already proven it owns."""
-    conversation = await session.get(Conversation, conversation_id)
+    """Re-read the conversation a youth socket has already proven it owns (synchronous:
+    ``Database.reading``)."""
+    conversation = session.get(Conversation, conversation_id)
     if conversation is None or conversation.team_id != team_id:
         raise NotFound
     return conversation

@@ -10,10 +10,11 @@ young person their place and estimate.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import statistics
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from lykta.conversations.models import Conversation, ConversationState, Kind
 from lykta.db import utcnow
@@ -51,17 +52,24 @@ _ANSWERED = (
 )
 
 
-async def waiting(session: AsyncSession, team_id: int) -> list[tuple[str, str]]:
+def waiting(session: Session, team_id: int) -> list[tuple[str, str]]:
     """(id, kind) of the team's waiting conversations, first in line first."""
-    result = await session.execute(_WAITING, {"team_id": team_id})
+    result = session.execute(_WAITING, {"team_id": team_id})
     return [(row[0], row[1]) for row in result.all()]
 
 
-async def typical_wait(session: AsyncSession, team_id: int) -> float | None:
+def typical_wait(session: Session, team_id: int) -> float | None:
     """Median seconds from arrival to a worker's first reply, recently; None if unknown."""
-    rows = await session.execute(_ANSWERED, {"team_id": team_id, "since": utcnow() - RECENT})
+    rows = session.execute(_ANSWERED, {"team_id": team_id, "since": utcnow() - RECENT})
     waits = [(replied - arrived).total_seconds() for arrived, replied in rows if replied]
     return statistics.median(waits) if waits else None
+
+
+def read_queue(session: Session, team_id: int) -> tuple[list[tuple[str, str]], float | None]:
+    """The team's waiting conversations and, if any, its typical wait (synchronous:
+    ``Database.reading``)."""
+    ids = waiting(session, team_id)
+    return ids, typical_wait(session, team_id) if ids else None
 
 
 def estimate(position: int, typical: float | None, on_duty: int, kind: str) -> int | None:
@@ -73,11 +81,9 @@ def estimate(position: int, typical: float | None, on_duty: int, kind: str) -> i
 
 async def publish_queue(rt: Runtime, team_id: int) -> None:
     """Tell every waiting young person of this team their place and estimated wait."""
-    async with rt.db.read() as session:
-        ids = await waiting(session, team_id)
-        if not ids:
-            return
-        typical = await typical_wait(session, team_id)
+    ids, typical = await rt.db.reading(functools.partial(read_queue, team_id=team_id))
+    if not ids:
+        return
     on_duty = await rt.teams.on_duty(team_id)
     for position, (conversation_id, kind) in enumerate(ids, start=1):
         eta = estimate(position, typical, on_duty, kind)
@@ -86,12 +92,10 @@ async def publish_queue(rt: Runtime, team_id: int) -> None:
 
 
 async def position_of(rt: Runtime, team_id: int, conversation_id: str) -> QueueFrame | None:
-    async with rt.db.read() as session:
-        ids = await waiting(session, team_id)
-        places = {cid: (place, kind) for place, (cid, kind) in enumerate(ids, start=1)}
-        if conversation_id not in places:
-            return None
-        typical = await typical_wait(session, team_id)
+    ids, typical = await rt.db.reading(functools.partial(read_queue, team_id=team_id))
+    places = {cid: (place, kind) for place, (cid, kind) in enumerate(ids, start=1)}
+    if conversation_id not in places:
+        return None
     on_duty = await rt.teams.on_duty(team_id)
     position, kind = places[conversation_id]
     return QueueFrame(position=position, eta_seconds=estimate(position, typical, on_duty, kind))

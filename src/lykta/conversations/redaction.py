@@ -8,8 +8,8 @@ old cell and a checkpoint afterwards empties the write-ahead log that still held
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
@@ -72,22 +72,25 @@ async def do_redact(rt: Runtime, caller: StaffIdentity, conversation_id: str, se
     return True
 
 
-async def redacted_seqs(
-    session: AsyncSession, team_id: int, conversation_id: str, up_to: int
-) -> list[int]:
+# Built once: every resume from a seq and every worker's ``open`` reads it.
+_REDACTED = (
+    select(Message.seq)
+    .where(
+        Message.team_id == bindparam("team_id"),
+        Message.conversation_id == bindparam("conversation_id"),
+        Message.seq <= bindparam("up_to"),
+        Message.redacted_at.is_not(None),
+    )
+    .order_by(Message.seq)
+)
+
+
+def redacted_seqs(session: Session, team_id: int, conversation_id: str, up_to: int) -> list[int]:
     """The removed messages up to ``up_to``: a client catching up from there has shown
-    them already and may have missed the ``redacted`` frame."""
+    them already and may have missed the ``redacted`` frame (synchronous:
+    ``Database.reading``)."""
     return list(
-        (
-            await session.execute(
-                select(Message.seq)
-                .where(
-                    Message.team_id == team_id,
-                    Message.conversation_id == conversation_id,
-                    Message.seq <= up_to,
-                    Message.redacted_at.is_not(None),
-                )
-                .order_by(Message.seq)
-            )
+        session.execute(
+            _REDACTED, {"team_id": team_id, "conversation_id": conversation_id, "up_to": up_to}
         ).scalars()
     )

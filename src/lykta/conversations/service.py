@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from lykta.audit import service as audit
@@ -407,22 +406,23 @@ _HISTORY = (
 )
 
 
-async def history_batch(
-    session: AsyncSession,
+def history_batch(
+    session: Session,
     aead: AESGCM | None,
     team_id: int,
     conversation_id: str,
     after_seq: int,
 ) -> list[Message]:
     """Up to ``HISTORY_BATCH`` messages with ``seq > after_seq`` in order, scoped to the
-    team, with their bodies opened by ``aead`` (``content.cipher``'s)."""
+    team, with their bodies opened by ``aead`` (``content.cipher``'s); synchronous
+    (``Database.reading``)."""
     params = {
         "team_id": team_id,
         "conversation_id": conversation_id,
         "after": after_seq,
         "batch": HISTORY_BATCH,
     }
-    batch = list((await session.execute(_HISTORY, params)).scalars())
+    batch = list(session.execute(_HISTORY, params).scalars())
     _open_bodies(aead, batch)
     return batch
 
@@ -435,8 +435,15 @@ async def history(
     cursor = after_seq
     aead = await content.cipher(rt, team_id, conversation_id)
     while True:
-        async with rt.db.read() as session:
-            batch = await history_batch(session, aead, team_id, conversation_id, cursor)
+        batch = await rt.db.reading(
+            functools.partial(
+                history_batch,
+                aead=aead,
+                team_id=team_id,
+                conversation_id=conversation_id,
+                after_seq=cursor,
+            )
+        )
         if not batch:
             return
         yield batch
@@ -474,15 +481,15 @@ def profile_of(user: StaffUser) -> WorkerProfile:
 async def worker_profile(rt: Runtime, staff_id: int | None) -> WorkerProfile | None:
     if staff_id is None:
         return None
-    async with rt.db.read() as session:
-        return await read_worker_profile(session, staff_id)
+    return await rt.db.reading(functools.partial(read_worker_profile, staff_id=staff_id))
 
 
-async def read_worker_profile(session: AsyncSession, staff_id: int | None) -> WorkerProfile | None:
-    """The profile of the worker holding a conversation, in the caller's session."""
+def read_worker_profile(session: Session, staff_id: int | None) -> WorkerProfile | None:
+    """The profile of the worker holding a conversation, in the caller's session
+    (synchronous: ``Database.reading``)."""
     if staff_id is None:
         return None
-    user = await session.get(StaffUser, staff_id)
+    user = session.get(StaffUser, staff_id)
     return profile_of(user) if user is not None else None
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from starlette.websockets import WebSocket
 
 from lykta.conversations import content, redaction, service
@@ -36,19 +37,19 @@ class CatchUp:
     messages: list[Message]
 
 
-async def read_catch_up(
-    session: AsyncSession,
+def read_catch_up(
+    session: Session,
     aead: AESGCM | None,
     team_id: int,
     conversation_id: str,
     after: int,
 ) -> CatchUp:
     """``CatchUp`` read in the caller's session (``aead``: ``content.cipher``'s), so that
-    a resume or an open reads it with the conversation in one go."""
+    a resume reads it with the conversation in one go (synchronous: ``Database.reading``)."""
     redacted = []
     if after > 0:
-        redacted = await redaction.redacted_seqs(session, team_id, conversation_id, after)
-    messages = await service.history_batch(session, aead, team_id, conversation_id, after)
+        redacted = redaction.redacted_seqs(session, team_id, conversation_id, after)
+    messages = service.history_batch(session, aead, team_id, conversation_id, after)
     return CatchUp(team_id, conversation_id, redacted, messages)
 
 
@@ -73,6 +74,9 @@ async def send_history(
     """Every message after ``after``, and a ``redacted`` frame for each one up to it whose
     text was removed meanwhile (the client has shown those already)."""
     aead = await content.cipher(rt, team_id, conversation_id)
-    async with rt.db.read() as session:
-        catch_up = await read_catch_up(session, aead, team_id, conversation_id, after)
+    catch_up = await rt.db.reading(
+        functools.partial(
+            read_catch_up, aead=aead, team_id=team_id, conversation_id=conversation_id, after=after
+        )
+    )
     await send_catch_up(rt, connection, catch_up)

@@ -4,18 +4,27 @@ call the service, answer. Frames are documented in docs/protocol.md."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.websockets import WebSocket
 
-from lykta.conversations import redaction, service, summaries, workflow
+from lykta.conversations import content, redaction, service, summaries, workflow
 from lykta.conversations.access import access_conversation_for_staff
-from lykta.conversations.models import Sender
-from lykta.conversations.sockets import locale_of, send_history
+from lykta.conversations.models import Note, Sender
+from lykta.conversations.sockets import (
+    CatchUp,
+    locale_of,
+    read_catch_up,
+    send_catch_up,
+    send_history,
+)
 from lykta.realtime.broker import conversation_channel, staff_channel, team_channel
 from lykta.realtime.hub import Connection
 from lykta.realtime.protocol import (
@@ -110,10 +119,11 @@ class StaffSocket:
             await touch_session(self.rt, self.caller.session_hash)
 
     async def _access(self, conversation_id: str) -> str:
-        async with self.rt.db.read() as session:
-            conversation = await access_conversation_for_staff(
-                session, self.caller, conversation_id
+        conversation = await self.rt.db.reading(
+            functools.partial(
+                access_conversation_for_staff, caller=self.caller, conversation_id=conversation_id
             )
+        )
         return conversation.id
 
     async def handle(self, frame: Any) -> None:
@@ -192,9 +202,30 @@ class StaffSocket:
             self.opened.add(conversation_id)
         await rt.hub.subscribe(self.connection, conversation_channel(conversation_id))
         await rt.hub.subscribe(self.connection, staff_channel(conversation_id))
-        await send_history(rt, self.connection, caller.team_id, conversation_id, last_seq)
-        for note in await workflow.notes_of(rt, caller.team_id, conversation_id):
+        aead = await content.cipher(rt, caller.team_id, conversation_id)
+        # After subscribing, so that nothing committed in between is missed; history and
+        # notes in one read.
+        catch_up, notes = await rt.db.reading(
+            functools.partial(
+                _read_open,
+                aead=aead,
+                team_id=caller.team_id,
+                conversation_id=conversation_id,
+                after=last_seq,
+            )
+        )
+        await send_catch_up(rt, self.connection, catch_up)
+        for note in notes:
             self.connection.send(encode(workflow.note_frame(note)))
+
+
+def _read_open(
+    session: Session, aead: AESGCM | None, team_id: int, conversation_id: str, after: int
+) -> tuple[CatchUp, list[Note]]:
+    """What an ``open`` sends after subscribing: the history to catch up on and the
+    internal notes (synchronous: ``Database.reading``)."""
+    catch_up = read_catch_up(session, aead, team_id, conversation_id, after)
+    return catch_up, workflow.read_notes(session, aead, team_id, conversation_id)
 
 
 async def hello_frame(rt: Runtime, caller: StaffIdentity) -> HelloFrame:

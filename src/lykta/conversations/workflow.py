@@ -4,17 +4,19 @@ blocking, feedback, duty. ``do_*`` write, commit, then publish (as in ``service`
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from lykta.audit import service as audit
 from lykta.audit.service import Action, Actor
 from lykta.conversations import content, queue, summaries
 from lykta.conversations.errors import ConversationClosed, ConversationError, NotFound
 from lykta.conversations.models import Conversation, ConversationState, Note, Sender
-from lykta.conversations.rows import locked
+from lykta.conversations.rows import locked, locked_with_holder, read_ahead
 from lykta.conversations.service import (
     Author,
     _append,
@@ -125,21 +127,24 @@ def _open_notes(aead: AESGCM | None, notes: list[Note]) -> list[Note]:
     return notes
 
 
-async def notes_of(rt: Runtime, team_id: int, conversation_id: str) -> list[Note]:
-    aead = await content.cipher(rt, team_id, conversation_id)
-    async with rt.db.read() as session:
-        return _open_notes(
-            aead,
-            list(
-                (
-                    await session.execute(
-                        select(Note)
-                        .where(Note.team_id == team_id, Note.conversation_id == conversation_id)
-                        .order_by(Note.id)
-                    )
-                ).scalars()
-            ),
-        )
+# Built once: every worker's ``open`` reads it.
+_NOTES = (
+    select(Note)
+    .where(
+        Note.team_id == bindparam("team_id"),
+        Note.conversation_id == bindparam("conversation_id"),
+    )
+    .order_by(Note.id)
+)
+
+
+def read_notes(
+    session: Session, aead: AESGCM | None, team_id: int, conversation_id: str
+) -> list[Note]:
+    """The conversation's internal notes, oldest first, opened with ``aead``
+    (``content.cipher``'s); synchronous (``Database.reading``)."""
+    params = {"team_id": team_id, "conversation_id": conversation_id}
+    return _open_notes(aead, list(session.execute(_NOTES, params).scalars()))
 
 
 # ----- read state and typing -------------------------------------------------------------
@@ -148,20 +153,29 @@ async def notes_of(rt: Runtime, team_id: int, conversation_id: str) -> list[Note
 async def do_mark_read(
     rt: Runtime, team_id: int, conversation_id: str, reader: Sender, seq: int
 ) -> None:
-    column = Conversation.youth_read_seq if reader is Sender.YOUTH else Conversation.staff_read_seq
-    async with rt.db.write() as session:
-        conversation = await locked(session, team_id, conversation_id)
-        seq = min(seq, conversation.last_seq)
-        result = await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation.id, column < seq)
-            .values({column: seq})
-        )
-        changed = result.rowcount == 1  # type: ignore[attr-defined]
-    if changed:
-        frame = ReadFrame(conversation_id=conversation_id, reader=reader.value, seq=seq)
+    """Move the reader's read mark forward to ``seq`` (never back, never past the last
+    message). Read receipts come with every message seen on either side, so they share
+    group commits with the messages."""
+    column = "youth_read_seq" if reader is Sender.YOUTH else "staff_read_seq"
+
+    def mark(session: Session) -> tuple[Conversation, str | None, int | None]:
+        held = locked_with_holder(session, team_id, conversation_id)
+        conversation = held.conversation
+        assert conversation is not None  # noqa: S101 - checked by locked_with_holder
+        upto = min(seq, conversation.last_seq)
+        if getattr(conversation, column) >= upto:
+            return conversation, held.holder_name, None
+        setattr(conversation, column, upto)
+        return conversation, held.holder_name, upto
+
+    conversation, holder_name, marked = await rt.db.grouped(
+        mark, prepare=read_ahead, key=conversation_id
+    )
+    if marked is not None:
+        frame = ReadFrame(conversation_id=conversation_id, reader=reader.value, seq=marked)
         await rt.hub.publish(conversation_channel(conversation_id), encode(frame))
-        await summaries.publish_summary(rt, conversation)  # the list shows read state and unread
+        # The list shows read state and unread.
+        await summaries.publish_summary(rt, conversation, holder_name)
 
 
 async def publish_typing(
@@ -280,20 +294,28 @@ async def do_unblock(rt: Runtime, caller: StaffIdentity, conversation_id: str) -
         )
 
 
+# Built once: every ``start`` from the page (which sends its tab's token) reads it.
+_BLOCKED = (
+    select(Conversation.id)
+    .where(
+        Conversation.team_id == bindparam("team_id"),
+        Conversation.browser_hash == bindparam("browser"),
+        Conversation.blocked_until > bindparam("now"),
+    )
+    .limit(1)
+)
+
+
+def _is_blocked(session: Session, team_id: int, browser: bytes) -> bool:
+    params = {"team_id": team_id, "browser": browser, "now": utcnow()}
+    return session.execute(_BLOCKED, params).first() is not None
+
+
 async def check_not_blocked(rt: Runtime, team_id: int, browser: str | None) -> None:
     if browser is None:
         return
-    async with rt.db.read() as session:
-        blocked = (
-            await session.execute(
-                select(func.count()).where(
-                    Conversation.team_id == team_id,
-                    Conversation.browser_hash == browser_hash(browser),
-                    Conversation.blocked_until > utcnow(),
-                )
-            )
-        ).scalar_one()
-    if blocked:
+    read = functools.partial(_is_blocked, team_id=team_id, browser=browser_hash(browser))
+    if await rt.db.reading(read):
         raise Blocked
 
 

@@ -3,9 +3,12 @@ Frames are documented in docs/protocol.md."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.orm import Session
 from starlette.websockets import WebSocket
 
 from lykta.conversations import content, queue, service, workflow
@@ -15,7 +18,13 @@ from lykta.conversations.access import (
 )
 from lykta.conversations.errors import ConversationError, NotFound, ResumeFailed
 from lykta.conversations.models import Conversation, ConversationState, Kind, Sender
-from lykta.conversations.sockets import locale_of, read_catch_up, send_catch_up, send_history
+from lykta.conversations.sockets import (
+    CatchUp,
+    locale_of,
+    read_catch_up,
+    send_catch_up,
+    send_history,
+)
 from lykta.i18n import N_
 from lykta.realtime import ratelimit
 from lykta.realtime.broker import conversation_channel
@@ -30,6 +39,7 @@ from lykta.realtime.protocol import (
     ResyncFrame,
     StartFrame,
     TypingFrameIn,
+    WorkerProfile,
     YouthCloseFrame,
     YouthReadFrame,
     YouthSendFrame,
@@ -188,20 +198,26 @@ class YouthSocket:
             team = await self.rt.teams.by_slug(frame.team)
             if team is None:
                 raise ResumeFailed
-            async with self.rt.db.read() as session:
-                conversation = await access_conversation_by_code(session, team.id, frame.code)
+            conversation = await self.rt.db.reading(
+                functools.partial(access_conversation_by_code, team_id=team.id, code=frame.code)
+            )
         except ResumeFailed:
             self.rt.resume_failures.fail(self.client_key)
             raise
         await self._attach(conversation)
         team_id, conversation_id = conversation.team_id, conversation.id
         aead = await content.cipher(self.rt, team_id, conversation_id)
-        async with self.rt.db.read() as session:
-            # Re-read after subscribing so that nothing committed in between is missed;
-            # the history to catch up on comes in the same session.
-            conversation = await access_conversation_for_youth(session, team_id, conversation_id)
-            profile = await service.read_worker_profile(session, conversation.assigned_staff_id)
-            catch_up = await read_catch_up(session, aead, team_id, conversation_id, frame.last_seq)
+        # Re-read after subscribing so that nothing committed in between is missed; the
+        # history to catch up on comes in the same session.
+        conversation, profile, catch_up = await self.rt.db.reading(
+            functools.partial(
+                _read_resume,
+                aead=aead,
+                team_id=team_id,
+                conversation_id=conversation_id,
+                after=frame.last_seq,
+            )
+        )
         self.connection.send(
             encode(
                 ReadyFrame(
@@ -225,6 +241,16 @@ class YouthSocket:
         self.team_id = conversation.team_id
         self.conversation_id = conversation.id
         await self.rt.hub.subscribe(self.connection, conversation_channel(conversation.id))
+
+
+def _read_resume(
+    session: Session, aead: AESGCM | None, team_id: int, conversation_id: str, after: int
+) -> tuple[Conversation, WorkerProfile | None, CatchUp]:
+    """What a resume sends, read in one session: the conversation, its worker's profile
+    and the history to catch up on (synchronous: ``Database.reading``)."""
+    conversation = access_conversation_for_youth(session, team_id, conversation_id)
+    profile = service.read_worker_profile(session, conversation.assigned_staff_id)
+    return conversation, profile, read_catch_up(session, aead, team_id, conversation_id, after)
 
 
 async def youth_socket(websocket: WebSocket) -> None:

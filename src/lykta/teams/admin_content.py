@@ -334,7 +334,7 @@ async def access_conversation_for_admin(
 ) -> Conversation:
     require_admin(caller)
     try:
-        return await access_conversation_for_staff(session, caller, conversation_id)
+        return await session.run_sync(access_conversation_for_staff, caller, conversation_id)
     except NotFound:
         raise ItemNotFound from None
 

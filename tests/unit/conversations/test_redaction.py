@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lykta.audit import service as audit
 from lykta.audit.models import AuditEntry
@@ -105,9 +107,12 @@ async def test_the_text_is_destroyed_and_history_shows_it_removed(
         (4, "tack", False),
     ]
     assert (await stored(rt, conversation.id, 3)).body_ct is not None  # the rest untouched
-    async with rt.db.read() as session:
-        assert await redaction.redacted_seqs(session, demo.id, conversation.id, 4) == [1]
-        assert await redaction.redacted_seqs(session, demo.id, conversation.id, 0) == []
+
+    def seqs(up_to: int) -> Callable[[Session], list[int]]:
+        return lambda session: redaction.redacted_seqs(session, demo.id, conversation.id, up_to)
+
+    assert await rt.db.reading(seqs(4)) == [1]
+    assert await rt.db.reading(seqs(0)) == []
 
 
 async def test_a_workers_own_message_in_a_closed_conversation(

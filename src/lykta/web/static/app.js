@@ -12,6 +12,7 @@ const C = readJSON("lykta-config");
 const lang = document.documentElement.lang;
 const app = $("main");
 const listEl = $("convs");
+const rows = new Map(); // conversation id -> { li, a, drawn }: its entry in the list
 const thread = $("thread");
 const ta = $("text");
 const sendBtn = $("send");
@@ -22,7 +23,7 @@ const ORDER = { queued: 0, active: 1, closed: 2 };
 const convs = new Map(); // id -> summary
 const views = new Map(); // id -> per-conversation state, see view()
 const outbox = new Outbox();
-const notesOut = new Map(); // client_id -> note frame not yet acknowledged
+const notesOut = new Map(); // client_id -> note frame not yet acknowledged, in the order written
 const mine = new Set(); // conversations this worker just took (not handed over)
 const handed = new Set(); // handed to this worker before they opened them
 let H = { me: null, colleagues: [], canned_replies: [], topics: [], outcomes: [] }; // hello
@@ -92,7 +93,7 @@ function hello(f) {
   sock.ready = true;
   visibility();
   outbox.flush(sock);
-  notesOut.forEach((x) => sock.send(x));
+  sendNote();
 }
 
 // Whether the app is in front: the server sends no push for a new message while it is.
@@ -171,51 +172,71 @@ function renderList() {
       (a.state !== "closed" ? (b.flagged ? 1 : 0) - (a.flagged ? 1 : 0) : 0) ||
       (a.state === "queued" ? ts(a.created_at) - ts(b.created_at) : ts(b.last_activity_at) - ts(a.last_activity_at)),
   );
-  const focused = document.activeElement && document.activeElement.getAttribute("data-id");
-  // Rebuilt in place: the list stays where the worker scrolled it (its pane scrolls on a
-  // wide screen, the page on a phone).
+  // Updated in place: each conversation keeps its entry (an element that is replaced
+  // while a finger or the mouse is on it loses the tap), an entry is redrawn only when
+  // what it shows changed, and the list stays where the worker scrolled it (its pane
+  // scrolls on a wide screen, the page on a phone).
   const scrollers = [listEl.closest(".pane"), document.scrollingElement].filter(Boolean);
   const scrolled = scrollers.map((x) => x.scrollTop);
   let total = 0;
-  listEl.textContent = "";
-  items.forEach((c) => {
-    const a = el("a", "conv-link " + c.state + (c.flagged && c.state !== "closed" ? " flagged" : ""));
-    a.href = "#" + c.id;
-    a.setAttribute("data-id", c.id);
-    a.setAttribute("data-testid", "conv-item");
-    a.setAttribute("data-state", c.state);
-    if (c.id === sel) a.setAttribute("aria-current", "true");
-    const top = el("span", "row");
-    top.appendChild(el("strong", null, fmt(S.chat_n, { number: c.number })));
-    top.appendChild(el("span", "badge " + c.state, S["state_" + c.state] || c.state));
-    if (c.kind === "question") top.appendChild(el("span", "badge kind", S.question)).setAttribute("data-testid", "kind-question");
+  const shown = new Set();
+  items.forEach((c, i) => {
+    shown.add(c.id);
     const n = unread(c);
     total += n;
-    if (n) {
-      const u = el("span", "unread");
-      u.setAttribute("data-testid", "unread");
-      u.appendChild(el("span", null, String(n))).setAttribute("aria-hidden", "true");
-      u.appendChild(el("span", "sr", fmt(S.unread, { count: n })));
-      top.appendChild(u);
+    let row = rows.get(c.id);
+    if (!row) {
+      row = { li: el("li"), a: el("a"), drawn: "" };
+      row.a.href = "#" + c.id;
+      row.a.setAttribute("data-id", c.id);
+      row.a.setAttribute("data-testid", "conv-item");
+      row.li.appendChild(row.a);
+      rows.set(c.id, row);
     }
-    a.appendChild(top);
-    if (c.flagged) a.appendChild(riskTag());
-    a.appendChild(
-      el(
-        "span",
-        "small muted",
-        c.state === "queued"
-          ? fmt(S.waiting_for, { time: dur(Date.now() - ts(c.created_at)) })
-          : fmt(S.last_activity, { time: ago(c.last_activity_at) }),
-      ),
-    );
-    if (c.assigned) a.appendChild(el("span", "small muted", fmt(S.with, { name: c.assigned.first_name })));
-    listEl.appendChild(el("li")).appendChild(a);
-    if (c.id === focused) a.focus({ preventScroll: true });
+    drawEntry(row, c, n);
+    const at = listEl.children[i];
+    if (at !== row.li) listEl.insertBefore(row.li, at || null);
   });
+  for (const [id, row] of rows) {
+    if (!shown.has(id)) {
+      row.li.remove();
+      rows.delete(id);
+    }
+  }
   scrollers.forEach((x, i) => (x.scrollTop = scrolled[i]));
   $("empty").hidden = items.length > 0 || listEl.getAttribute("aria-busy") === "true";
   document.title = (total ? "(" + total + ") " : "") + baseTitle;
+}
+
+function drawEntry(row, c, n) {
+  const time =
+    c.state === "queued"
+      ? fmt(S.waiting_for, { time: dur(Date.now() - ts(c.created_at)) })
+      : fmt(S.last_activity, { time: ago(c.last_activity_at) });
+  const drawn = JSON.stringify([c.state, c.flagged, c.number, c.kind, n, time, c.assigned && c.assigned.first_name, c.id === sel]);
+  if (drawn === row.drawn) return;
+  row.drawn = drawn;
+  const a = row.a;
+  a.className = "conv-link " + c.state + (c.flagged && c.state !== "closed" ? " flagged" : "");
+  a.setAttribute("data-state", c.state);
+  if (c.id === sel) a.setAttribute("aria-current", "true");
+  else a.removeAttribute("aria-current");
+  const top = el("span", "row");
+  top.appendChild(el("strong", null, fmt(S.chat_n, { number: c.number })));
+  top.appendChild(el("span", "badge " + c.state, S["state_" + c.state] || c.state));
+  if (c.kind === "question") top.appendChild(el("span", "badge kind", S.question)).setAttribute("data-testid", "kind-question");
+  if (n) {
+    const u = el("span", "unread");
+    u.setAttribute("data-testid", "unread");
+    u.appendChild(el("span", null, String(n))).setAttribute("aria-hidden", "true");
+    u.appendChild(el("span", "sr", fmt(S.unread, { count: n })));
+    top.appendChild(u);
+  }
+  const parts = [top];
+  if (c.flagged) parts.push(riskTag());
+  parts.push(el("span", "small muted", time));
+  if (c.assigned) parts.push(el("span", "small muted", fmt(S.with, { name: c.assigned.first_name })));
+  a.replaceChildren(...parts);
 }
 
 function riskTag() {
@@ -501,7 +522,7 @@ function note(f) {
   const v = views.get(f.conversation_id);
   if (!v || v.noteIds.has(f.id)) return;
   v.noteIds.add(f.id);
-  notesOut.delete(f.client_id);
+  if (notesOut.delete(f.client_id)) sendNote();
   const pending = v.notes.querySelector('[data-client="' + f.client_id + '"]');
   if (pending) pending.remove();
   // In the order they were written: a note published while the list was being read
@@ -511,6 +532,14 @@ function note(f) {
   const later = Array.from(v.notes.children).find((x) => x.dataset.id && +x.dataset.id > f.id);
   v.notes.insertBefore(li, later || null);
   if (f.conversation_id === sel) notesHead(v);
+}
+
+// One note in flight at a time, the oldest first: a note sent again (the server was busy,
+// or the link was replaced) is stored before the ones written after it, so that every
+// device shows the notes in the order they were written.
+function sendNote() {
+  const x = notesOut.values().next().value;
+  if (x && sock.ready) sock.send(x);
 }
 
 function notesHead(v) {
@@ -548,16 +577,16 @@ $("note-form").addEventListener("submit", (e) => {
   views.get(sel).notes.appendChild(li);
   notesHead(views.get(sel));
   box.value = "";
-  if (sock.ready) sock.send(x);
+  if (notesOut.size === 1) sendNote();
 });
 
 // ----- acks and errors ------------------------------------------------------------------
 
 function ack(f) {
   outbox.take(f.client_id);
-  if (notesOut.has(f.client_id)) {
-    notesOut.delete(f.client_id);
+  if (notesOut.delete(f.client_id)) {
     document.querySelectorAll('[data-client="' + f.client_id + '"] .st').forEach((s) => (s.textContent = S.sent));
+    sendNote();
   }
   views.forEach((v) => {
     const li = v.pend.get(f.client_id);
@@ -574,7 +603,7 @@ function ack(f) {
 function error(f) {
   const msg = f.message || S.error;
   if (f.client_id && RETRY.indexOf(f.code) >= 0) {
-    if (notesOut.has(f.client_id)) return setTimeout(() => sock.ready && sock.send(notesOut.get(f.client_id)), 3000);
+    if (notesOut.has(f.client_id)) return setTimeout(sendNote, 3000);
     return outbox.later(sock);
   }
   if (f.client_id && TERMINAL.indexOf(f.code) >= 0) {
@@ -584,6 +613,7 @@ function error(f) {
         li.classList.add("failed");
         li.st.textContent = fmt(S.failed, { reason: msg });
       });
+      sendNote();
     }
     views.forEach((v) => {
       const li = v.pend.get(f.client_id);
