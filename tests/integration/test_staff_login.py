@@ -184,3 +184,26 @@ def test_wrong_codes_count_towards_the_lock(server: ServerThread, seeded: Seed) 
         ]
     assert statuses[:9] == [401] * 9
     assert 429 in statuses[9:]
+
+
+def test_a_nul_character_in_a_form_is_refused_and_changes_nothing(
+    server: ServerThread, seeded: Seed
+) -> None:
+    """No browser sends a NUL, and PostgreSQL cannot store one: it is refused as bad input
+    (400, naming the field), never a server error, on the login form and once logged in."""
+    with browser(server) as client:
+        csrf = csrf_of(client.get("/app/login").text)
+        refused = client.post(
+            "/app/login", data={"email": "anna@demo.example\0", "password": PASSWORD, "csrf": csrf}
+        )
+        assert refused.status_code == 400
+        assert refused.json() == {"detail": "invalid or missing field(s): email"}
+        assert http_login(client, seeded.workers["Anna"]).status_code == 303
+        profile = client.get("/app/profile")
+        renamed = client.post(
+            "/app/profile/name", data={"first_name": "An\0na", "csrf": csrf_of(profile.text)}
+        )
+        assert renamed.status_code == 400
+        assert "first_name" in renamed.json()["detail"]
+        assert "Anna" in client.get("/app/profile").text
+        assert "An\0na" not in client.get("/app/profile").text

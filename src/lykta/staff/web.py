@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import Path
+from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,6 +23,7 @@ MAX_ROW_ID = 2**31 - 1
 before it reaches the database, where SQLite cannot hold it and PostgreSQL refuses it."""
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 """The id of a team-owned row in a path."""
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class NotLoggedIn(Exception):
@@ -53,9 +55,22 @@ async def pending_staff(request: Request) -> StaffIdentity | None:
 
 
 async def checked(request: Request) -> Runtime:
-    """The CSRF check every state-changing staff request goes through."""
+    """The checks every state-changing staff request goes through: CSRF, and no NUL
+    character in a form's text (no browser sends one; PostgreSQL cannot store one)."""
     rt = runtime(request)
     await check_csrf(request, rt.settings)
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        form = await request.form()  # already read by the handler's Form parameters
+        bad = sorted(
+            {k for k, v in form.multi_items() if "\0" in k or (isinstance(v, str) and "\0" in v)}
+        )
+        if bad:
+            raise RequestValidationError(
+                [
+                    {"loc": ("body", name), "msg": "NUL character", "type": "value_error"}
+                    for name in bad
+                ]
+            )
     return rt
 
 
