@@ -139,6 +139,7 @@ class RedisBroker:
 
     async def _write_loop(self) -> None:
         while True:
+            _unless_cancelled()  # redis-py may have absorbed a cancellation mid-command
             first = await self._queue.get()
             batch = [first]
             while len(batch) < BATCH and not self._queue.empty():
@@ -228,6 +229,7 @@ class RedisBroker:
                     self._signal_resync()
                 first = False
                 while True:
+                    _unless_cancelled()
                     message = await pubsub.get_message(timeout=READ_TIMEOUT)
                     if message is not None:
                         self._handle(message)
@@ -244,6 +246,7 @@ class RedisBroker:
             finally:
                 with contextlib.suppress(RedisError, OSError, RuntimeError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
+            _unless_cancelled()
             await asyncio.sleep(delay)
             delay = min(RECONNECT_MAX, delay * 2)
 
@@ -301,8 +304,9 @@ class RedisBroker:
 
 
 def _unless_cancelled() -> None:
-    """redis-py turns a cancellation in the middle of a command into a connection error;
-    a task being cancelled (the node stopping) must stop, not retry."""
+    """redis-py turns a cancellation in the middle of a command into a connection error,
+    or absorbs it and returns; a task being cancelled (the node stopping) must stop, not
+    retry or wait for the next frame."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
