@@ -6,6 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+# What this shows happens in the browser, whatever the database or broker: CI runs it
+# in the SQLite run only.
+pytestmark = pytest.mark.one_backend
+
 KEYS = "area => Object.keys(window[area]).filter(k => k.startsWith('lykta-')).sort()"
 
 

@@ -13,6 +13,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from tests.e2e.conftest import UI, Server
 
+# What this shows happens in the browser, whatever the database or broker: CI runs it
+# in the SQLite run only.
+pytestmark = pytest.mark.one_backend
+
 PASSWORD = "nora's own long passphrase"
 
 

@@ -8,6 +8,10 @@ import pytest
 from babel.messages.pofile import read_po
 from playwright.sync_api import Page, expect
 
+# What this shows happens in the browser, whatever the database or broker: CI runs it
+# in the SQLite run only.
+pytestmark = pytest.mark.one_backend
+
 SV_PO = Path(__file__).resolve().parents[2] / "src/lykta/locale/sv/LC_MESSAGES/messages.po"
 
 

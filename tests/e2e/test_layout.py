@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+# What this shows happens in the browser, whatever the database or broker: CI runs it
+# in the SQLite run only.
+pytestmark = pytest.mark.one_backend
+
 SMALL_TARGETS = """() => [...document.querySelectorAll('a, button, input, textarea, summary')]
   .filter(e => e.offsetParent !== null && !e.classList.contains('skip'))
   .map(e => [e.outerHTML.slice(0, 60), e.getBoundingClientRect().height])

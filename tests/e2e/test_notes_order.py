@@ -54,6 +54,7 @@ def notes_on_a_new_chat(staff: Page, start_chat: Callable[..., Page], ui: UI) ->
     staff.get_by_test_id("notes-toggle").click()
     for count, text in enumerate(NOTES, start=1):
         staff.get_by_test_id("note-input").fill(text)
+        expect(staff.get_by_test_id("note-input")).to_have_value(text)
         staff.get_by_test_id("note-add").click()
         expect(staff.get_by_test_id("note")).to_have_count(count)
     return youth

@@ -10,6 +10,10 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+# What this shows happens in the browser, whatever the database or broker: CI runs it
+# in the SQLite run only.
+pytestmark = pytest.mark.one_backend
+
 BUDGET = 100_000  # bytes, uncompressed: HTML + CSS + every script, modules included
 SHELL_BUDGET = 250_000  # the worker app: the same, plus manifest, icons, service worker
 

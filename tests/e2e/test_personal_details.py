@@ -12,6 +12,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+# What this shows happens in the browser, whatever the database or broker: CI runs it
+# in the SQLite run only.
+pytestmark = pytest.mark.one_backend
+
 # Valid check digits and real dates; the same numbers with a wrong digit are negatives.
 # 811228-9874 is Skatteverket's test number; 701063-2383 a samordningsnummer (day 3 + 60);
 # 41019012393 a D-nummer (day 1 + 40).

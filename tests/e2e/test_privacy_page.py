@@ -16,6 +16,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 from tests.e2e.conftest import Server, Totp, log_in
 
+# What this shows happens in the browser, whatever the database or broker: CI runs it
+# in the SQLite run only.
+pytestmark = pytest.mark.one_backend
+
 TEAM = "gomd"
 TEAM_NAME = "Fältgruppen Gömd"
 TITLE = "Väder"

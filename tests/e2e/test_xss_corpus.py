@@ -163,6 +163,7 @@ def test_corpus_in_messages_replies_notes_and_a_ready_reply(
     staff.get_by_test_id("notes-toggle").click()
     for count, text in enumerate(SHOWN, start=1):
         staff.get_by_test_id("note-input").fill(text)
+        expect(staff.get_by_test_id("note-input")).to_have_value(text)
         staff.get_by_test_id("note-add").click()
         expect(staff.get_by_test_id("note")).to_have_count(count)
     assert staff.locator("#notelist .note .body").all_text_contents() == list(SHOWN)
