@@ -157,6 +157,55 @@ async def test_a_risk_flag_reaches_the_holder(
         await peer.close()
 
 
+async def test_a_hand_over_reaches_the_colleague_and_one_back_in_the_queue_those_on_duty(
+    server: ServerThread, settings: Settings, seeded: Seed, push_service: PushService
+) -> None:
+    bo_device, young, bo = await held_by_bo_in_front(server, seeded, push_service)
+    anna_device = subscribe(server, seeded, push_service, "Anna", lang="sv")
+    assert young.conversation_id is not None
+    anna_id = seeded.workers["Anna"].user_id
+
+    async def hand_over(peer: Peer, to: int | None) -> None:
+        transfer = {"type": "transfer", "conversation_id": young.conversation_id, "to": to}
+        await peer.send_frame({**transfer, "note": SECRET})
+        await flush(peer)
+
+    # Bo hands the chat to Anna, whose phone is in her pocket: she is told, in Swedish,
+    # and the note he wrote is not in the push.
+    await hand_over(bo, anna_id)
+    [delivery] = await pushes(push_service, anna_device)
+    assert delivery.json() == {
+        "title": "En konversation har lämnats över till dig — Fältgruppen Demo",
+        "body": "",
+        "url": f"/app#{young.conversation_id}",
+        "tag": f"handover-{young.conversation_id}",
+        "kind": "handover",
+    }
+    content_free(delivery, code=young.code)
+
+    # Anna hands it back to the queue: Bo, on duty, is told a chat is waiting.
+    on_duty(settings, seeded, "Bo")
+    anna = await worker_socket(server, anna_device)
+    await hand_over(anna, None)
+    [waiting] = await pushes(push_service, bo_device)
+    assert waiting.json()["kind"] == "queue"
+    assert waiting.json()["url"] == f"/app#{young.conversation_id}"
+
+    # Handed to Anna while her app is in front: the app shows it, no push. Once it is in
+    # the background, the next hand-over is pushed again.
+    await anna.send_frame({"type": "visibility", "visible": True})
+    await flush(anna)
+    await hand_over(bo, anna_id)
+    await anna.send_frame({"type": "visibility", "visible": False})
+    await flush(anna)
+    await hand_over(bo, anna_id)
+    await pushes(push_service, anna_device, 2)
+    kinds = [d.json()["kind"] for d in push_service.deliveries_to(anna_device.endpoint)]
+    assert kinds == ["handover", "handover"]
+    for peer in (anna, bo, young):
+        await peer.close()
+
+
 async def test_a_device_the_push_service_no_longer_knows_is_removed(
     server: ServerThread, settings: Settings, seeded: Seed, push_service: PushService
 ) -> None:

@@ -27,6 +27,7 @@ from lykta.conversations.service import (
 )
 from lykta.db import utcnow
 from lykta.i18n import N_
+from lykta.push import service as push
 from lykta.realtime.broker import conversation_channel, staff_channel, team_channel
 from lykta.realtime.protocol import (
     NoteFrame,
@@ -228,6 +229,7 @@ async def do_transfer(
             added = _sealed_note(conversation, caller, client_id, note_text, aead)
             session.add(added)
             await session.flush()
+    push.after_transfer(rt, conversation)
     await _publish(rt, conversation, [event])
     if added is not None:
         await rt.hub.publish(staff_channel(conversation_id), encode(note_frame(added)))

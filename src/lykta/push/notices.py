@@ -7,7 +7,9 @@ conversation, and a tag so that a newer notice of the same kind replaces the old
 
 Who is told: a new conversation in the queue, every worker of the team on duty; a new
 message, the worker who holds the conversation (unless their app is in front on this
-node); a risk flag, the holder, or the workers on duty when nobody holds it. Of each
+node); a risk flag, the holder, or the workers on duty when nobody holds it; a hand-over,
+the colleague it was handed to (unless their app is in front, which shows it), and a
+conversation handed back to the queue, the workers on duty, as a new one. Of each
 worker, every device subscribed in a session that still exists and is younger than the
 team's absolute session limit.
 """
@@ -34,14 +36,16 @@ class Kind(enum.StrEnum):
     QUEUE = "queue"
     MESSAGE = "message"
     RISK = "risk"
+    HANDOVER = "handover"
 
 
 TITLES: Final = {
     Kind.QUEUE: N_("New chat waiting — %(team)s"),
     Kind.MESSAGE: N_("New message — %(team)s"),
     Kind.RISK: N_("A conversation needs attention — %(team)s"),
+    Kind.HANDOVER: N_("A conversation was handed over to you — %(team)s"),
 }
-TTL: Final = {Kind.QUEUE: 3600, Kind.MESSAGE: 900, Kind.RISK: 3600}
+TTL: Final = {Kind.QUEUE: 3600, Kind.MESSAGE: 900, Kind.RISK: 3600, Kind.HANDOVER: 3600}
 """Seconds a push service keeps a notice for a device that is offline."""
 URGENCY: Final = "high"
 """Every notice is something a worker should see now (RFC 8030 ``Urgency``)."""
@@ -91,7 +95,8 @@ async def targets(
     worker's app is visible on this node (then no "new message" push). One statement finds
     the devices, so a team without any costs one read; the team is read only if some
     device is found."""
-    if notice.kind is Kind.MESSAGE and (notice.holder_id is None or in_front(notice.holder_id)):
+    personal = notice.kind in (Kind.MESSAGE, Kind.HANDOVER)
+    if personal and (notice.holder_id is None or in_front(notice.holder_id)):
         return "", []
     query = (
         select(PushSubscription, StaffSession.created_at)

@@ -152,3 +152,16 @@ def after_send(
     else:
         return
     rt.push.enqueue(Notice(kind, conversation.team_id, conversation.id, holder))
+
+
+def after_transfer(rt: Runtime, conversation: Conversation) -> None:
+    """Called after a hand-over has been committed: the colleague it went to is told
+    (unless their app is in front, which shows it); one handed back to the queue is a
+    conversation waiting, as a new one is."""
+    holder = conversation.assigned_staff_id
+    if conversation.state == ConversationState.ACTIVE and holder is not None:
+        if holder in rt.push.visible:
+            return
+        rt.push.enqueue(Notice(Kind.HANDOVER, conversation.team_id, conversation.id, holder))
+    elif conversation.state == ConversationState.QUEUED:
+        rt.push.enqueue(Notice(Kind.QUEUE, conversation.team_id, conversation.id))

@@ -12,7 +12,7 @@ const ICON = "__ICON__";
 const BADGE = "__BADGE__";
 const OFFLINE = "__OFFLINE__";
 const SCOPE = new URL("/app", self.location.origin);
-const KINDS = ["queue", "message", "risk"];
+const KINDS = ["queue", "message", "risk", "handover"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -92,8 +92,9 @@ self.addEventListener("push", (event) => {
   const p = payload(event.data);
   event.waitUntil(
     appWindows().then((wins) => {
-      // A new message while the app is in front: the app shows it itself.
-      if (p.kind === "message" && wins.some((c) => c.visibilityState === "visible")) return;
+      // A new message or a hand-over while the app is in front: the app shows it itself.
+      const own = p.kind === "message" || p.kind === "handover";
+      if (own && wins.some((c) => c.visibilityState === "visible")) return;
       return self.registration.showNotification(p.title, {
         body: p.body,
         tag: p.tag,
