@@ -69,6 +69,17 @@ def content_free(delivery: Delivery, *, code: str | None = None) -> None:
     assert delivery.json()["body"] == ""
 
 
+def shown(title: str, kind: str, conversation_id: str | None) -> dict[str, str]:
+    """The whole payload a device gets: a title, no body, where a tap leads, a tag."""
+    return {
+        "title": title,
+        "body": "",
+        "url": f"/app#{conversation_id}",
+        "tag": f"{kind}-{conversation_id}",
+        "kind": kind,
+    }
+
+
 def subscriptions(settings: Settings) -> list[str]:
     return [row[0] for row in db_query(settings, "SELECT endpoint FROM push_subscriptions")]
 
@@ -81,13 +92,9 @@ async def test_a_new_chat_reaches_the_device_of_the_worker_on_duty_and_no_other(
     on_duty(settings, seeded, "Bo")
     young = await youth(server, SECRET)
     [delivery] = await pushes(push_service, bo)
-    assert delivery.json() == {
-        "title": "Ny chatt väntar — Fältgruppen Demo",
-        "body": "",
-        "url": f"/app#{young.conversation_id}",
-        "tag": f"queue-{young.conversation_id}",
-        "kind": "queue",
-    }
+    assert delivery.json() == shown(
+        "Ny chatt väntar — Fältgruppen Demo", "queue", young.conversation_id
+    )
     content_free(delivery, code=young.code)
     assert delivery.headers["content-encoding"] == "aes128gcm"
     # The next chat's push comes after the first one's were all sent: Anna, off duty, got
@@ -127,13 +134,9 @@ async def test_a_message_reaches_the_holder_only_when_the_app_is_not_in_front(
     # One after the app went to the background, one after it closed.
     assert len(messages) == 2, [d.json() for d in messages]
     for delivery in messages:
-        assert delivery.json() == {
-            "title": "New message — Fältgruppen Demo",
-            "body": "",
-            "url": f"/app#{young.conversation_id}",
-            "tag": f"message-{young.conversation_id}",
-            "kind": "message",
-        }
+        assert delivery.json() == shown(
+            "New message — Fältgruppen Demo", "message", young.conversation_id
+        )
         content_free(delivery, code=young.code)
     for peer in (young, other):
         await peer.close()
@@ -145,13 +148,9 @@ async def test_a_risk_flag_reaches_the_holder(
     device, young, bo = await held_by_bo_in_front(server, seeded, push_service)
     await says(young, RISK)
     [delivery] = await pushes(push_service, device)
-    assert delivery.json() == {
-        "title": "A conversation needs attention — Fältgruppen Demo",
-        "body": "",
-        "url": f"/app#{young.conversation_id}",
-        "tag": f"risk-{young.conversation_id}",
-        "kind": "risk",
-    }
+    assert delivery.json() == shown(
+        "A conversation needs attention — Fältgruppen Demo", "risk", young.conversation_id
+    )
     content_free(delivery)
     for peer in (bo, young):
         await peer.close()
@@ -174,13 +173,11 @@ async def test_a_hand_over_reaches_the_colleague_and_one_back_in_the_queue_those
     # and the note he wrote is not in the push.
     await hand_over(bo, anna_id)
     [delivery] = await pushes(push_service, anna_device)
-    assert delivery.json() == {
-        "title": "En konversation har lämnats över till dig — Fältgruppen Demo",
-        "body": "",
-        "url": f"/app#{young.conversation_id}",
-        "tag": f"handover-{young.conversation_id}",
-        "kind": "handover",
-    }
+    assert delivery.json() == shown(
+        "En konversation har lämnats över till dig — Fältgruppen Demo",
+        "handover",
+        young.conversation_id,
+    )
     content_free(delivery, code=young.code)
 
     # Anna hands it back to the queue: Bo, on duty, is told a chat is waiting.

@@ -136,24 +136,16 @@ def run_now(work: Coroutine[Any, Any, None]) -> None:
         pool.submit(asyncio.run, work).result()
 
 
-async def _create_database(base: str, name: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
-async def _clone_database(base: str, name: str, template: str) -> None:
+async def _create_database(base: str, name: str, template: str | None = None) -> None:
+    """A fresh database ``name`` (dropped first if it exists), empty or a copy of
+    ``template``."""
     import asyncpg
 
     connection = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await connection.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await connection.close()
 
@@ -166,7 +158,7 @@ def copy_seeded(template_dir: Path, data_dir: Path) -> None:
     template_url, url = database_for(template_dir), database_for(data_dir)
     if base and template_url and url:
         name, template = url.rpartition("/")[2], template_url.rpartition("/")[2]
-        run_now(_clone_database(base, name, template))
+        run_now(_create_database(base, name, template))
     if template_dir.exists():
         shutil.copytree(template_dir, data_dir, dirs_exist_ok=True)
 
