@@ -293,7 +293,9 @@ def test_a_message_push_is_not_shown_while_the_app_is_in_front(worker, server_ur
     page.context.grant_permissions(["notifications"], origin=server_url)
     pushes = DeliveredPush(page, server_url)
 
+    # A message or a hand-over: the app in front shows it itself. A risk flag still shows.
     pushes.push(_payload("message", "c2"))
+    pushes.push(_payload("handover", "c2"))
     pushes.push(_payload("risk", "c2"))
     shown = page.evaluate(SHOWN, 1)
     assert [n["tag"] for n in shown] == ["risk-c2"]
