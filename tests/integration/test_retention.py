@@ -105,6 +105,37 @@ async def test_the_servers_own_job_purges(tmp_path: Path, seeded_elsewhere: Seed
         node.stop()
 
 
+async def test_workers_lists_lose_what_the_purge_deleted(
+    tmp_path: Path, seeded_elsewhere: Seed
+) -> None:
+    """A worker whose app is open when the purge runs sees the deleted conversation leave
+    the list at once, not only after reconnecting (and clicking on it, to find nothing)."""
+    settings = settings_for(tmp_path / "data").model_copy(update={"purge_interval_seconds": 1.0})
+    node = ServerThread(settings)
+    node.start()
+    try:
+        conversation_id, _code = await closed_chat(node, settings, seeded_elsewhere)
+        other = await youth(node, "hej")  # still open: stays
+        bo = await worker(node, settings, seeded_elsewhere, "Bo")
+        [listed] = [f for f in bo.frames if f["type"] == "conversations"]
+        assert {conversation_id, other.conversation_id} <= {c["id"] for c in listed["items"]}
+        db_update(settings, Team, Team.slug == "demo", retention_days=0)
+        later = await bo.wait_for(
+            lambda f: (
+                f["type"] == "conversations"
+                and conversation_id not in {c["id"] for c in f["items"]}
+            )
+        )
+        assert other.conversation_id in {c["id"] for c in later["items"]}
+        assert not db_query(
+            settings, "SELECT 1 FROM conversations WHERE id = :i", i=conversation_id
+        )
+        for peer in (bo, other):
+            await peer.close()
+    finally:
+        node.stop()
+
+
 @pytest.fixture
 def seeded_elsewhere(tmp_path: Path) -> Seed:
     return asyncio.run(seed(settings_for(tmp_path / "data")))

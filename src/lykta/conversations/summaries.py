@@ -12,7 +12,13 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from lykta.conversations.models import Conversation, ConversationState
 from lykta.realtime.broker import team_channel
-from lykta.realtime.protocol import ConversationFrame, ConversationSummary, StaffMember, encode
+from lykta.realtime.protocol import (
+    ConversationFrame,
+    ConversationsFrame,
+    ConversationSummary,
+    StaffMember,
+    encode,
+)
 from lykta.runtime import Runtime
 from lykta.staff.models import StaffUser
 
@@ -41,6 +47,13 @@ async def publish_summary(
     )
     frame = ConversationFrame(conversation=_summary(conversation, name))
     await rt.hub.publish(team_channel(conversation.team_id), encode(frame))
+
+
+async def publish_list(rt: Runtime, team_id: int) -> None:
+    """The whole list again, to every worker of the team: after conversations were deleted
+    (the purge), which no list entry can say."""
+    items = await team_summaries(rt, team_id)
+    await rt.hub.publish(team_channel(team_id), encode(ConversationsFrame(items=items)))
 
 
 async def _first_name(rt: Runtime, staff_id: int | None) -> str | None:

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lykta.audit import service as audit
 from lykta.audit.service import SYSTEM, Action
+from lykta.conversations import queue, summaries
 from lykta.conversations.models import Conversation, ConversationState, Kind, Message, Note
 from lykta.crypto.keystore import SERVICE_PREFIX
 from lykta.db import utcnow
@@ -208,14 +209,31 @@ async def _delete_batch(rt: Runtime, team: Team, ids: Sequence[str]) -> int:
 async def purge_team(
     rt: Runtime, team: Team, now: dt.datetime, holder: str, report: PurgeReport
 ) -> None:
-    while ids := await due_ids(rt, team, now):
-        await rt.keys.destroy(ids)  # crypto-shredding first, committed on its own
-        count = await _delete_batch(rt, team, ids)
-        report.conversations += count
-        # Renew between batches; a lease that ran out and went to another node ends ours.
-        if not await lease.acquire(rt.db, LEASE, holder, LEASE_SECONDS):
-            raise LeaseLost
-        await asyncio.sleep(0)  # let live traffic in between batches
+    deleted = 0
+    try:
+        while ids := await due_ids(rt, team, now):
+            await rt.keys.destroy(ids)  # crypto-shredding first, committed on its own
+            count = await _delete_batch(rt, team, ids)
+            report.conversations += count
+            deleted += count
+            # Renew between batches; a lease that ran out and went to another node ends ours.
+            if not await lease.acquire(rt.db, LEASE, holder, LEASE_SECONDS):
+                raise LeaseLost
+            await asyncio.sleep(0)  # let live traffic in between batches
+    finally:
+        if deleted:
+            await _tell_the_team(rt, team.id)
+
+
+async def _tell_the_team(rt: Runtime, team_id: int) -> None:
+    """After a purge: workers' lists (on every node) drop what is gone, and young people
+    still waiting learn their new place in the queue. The deletion stands either way; a
+    list left behind is put right when the worker's app reconnects."""
+    try:
+        await summaries.publish_list(rt, team_id)
+        await queue.publish_queue(rt, team_id)
+    except Exception:
+        log.warning("could not tell team %d's workers what the purge deleted", team_id)
 
 
 async def _sweep_orphan_keys(rt: Runtime, now: dt.datetime) -> int:
