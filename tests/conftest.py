@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import inspect
 import os
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ BACKEND_HINTS = (
 )
 
 
+@functools.cache  # the same modules and fixtures come up for many tests
 def _names_a_backend(code: object) -> bool:
     try:
         source = inspect.getsource(code)  # type: ignore[arg-type]

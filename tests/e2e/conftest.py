@@ -26,7 +26,15 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    WebSocketRoute,
+    expect,
+    sync_playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -65,6 +73,7 @@ ADMIN_PAGES = (
 )
 
 expect.set_options(timeout=10_000)
+STAFF_SOCKET = re.compile(r"/ws/staff$")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -374,10 +383,18 @@ def worker_session(chromium: Browser, server: Server, totp: Totp) -> dict[str, A
 
 @pytest.fixture
 def worker(new_page: NewPage, worker_session: dict[str, Any]) -> Callable[..., Page]:
-    """A logged-in worker's app in its own browser context, with the list loaded."""
+    """A logged-in worker's app in its own browser context, with the list loaded; with
+    ``socket``, its WebSocket to the server goes through that route handler."""
 
-    def make(width: int = 1280, height: int = 800) -> Page:
-        page = new_page("/app", width=width, height=height, storage_state=worker_session)
+    def make(
+        width: int = 1280,
+        height: int = 800,
+        socket: Callable[[WebSocketRoute], None] | None = None,
+    ) -> Page:
+        page = new_page(None, width=width, height=height, storage_state=worker_session)
+        if socket is not None:
+            page.route_web_socket(STAFF_SOCKET, socket)
+        page.goto("/app")
         expect(page).to_have_url(re.compile(r"/app$"))
         expect(page.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
         return page

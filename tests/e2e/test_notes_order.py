@@ -4,7 +4,6 @@ arrive: a note published while the list is being read comes before the list hold
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +12,6 @@ from playwright.sync_api import Page, WebSocketRoute, expect
 from tests.e2e.conftest import UI
 from tests.support.frames import frames_in
 
-STAFF_SOCKET = re.compile(r"/ws/staff$")
 NOTES = ("Första anteckningen", "Andra anteckningen", "Tredje anteckningen")
 
 
@@ -62,21 +60,14 @@ def notes_on_a_new_chat(staff: Page, start_chat: Callable[..., Page], ui: UI) ->
 
 @pytest.mark.e2e
 def test_notes_show_in_the_order_written_whatever_order_they_arrive_in(
-    new_page: Callable[..., Any],
-    worker: Callable[..., Page],
-    worker_session: dict[str, Any],
-    start_chat: Callable[..., Page],
-    ui: UI,
+    worker: Callable[..., Page], start_chat: Callable[..., Page], ui: UI
 ) -> None:
     staff = worker()
     youth = notes_on_a_new_chat(staff, start_chat, ui)
     expect(staff.locator("#notelist .note .body")).to_have_text(list(NOTES))
 
     # The same worker on a second device, whose socket gets the notes newest first.
-    other = new_page(None, width=1280, height=800, storage_state=worker_session)
-    other.route_web_socket(STAFF_SOCKET, notes_last_first(len(NOTES)))
-    other.goto("/app")
-    expect(other.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
+    other = worker(socket=notes_last_first(len(NOTES)))
     conversation_id = staff.url.split("#")[-1]
     ui.item(other, conversation_id).click()
     other.get_by_test_id("notes-toggle").click()
@@ -114,19 +105,12 @@ def first_note_refused(refused: list[str]) -> Callable[[WebSocketRoute], None]:
 
 @pytest.mark.e2e
 def test_a_note_that_must_be_sent_again_keeps_its_place(
-    new_page: Callable[..., Any],
-    worker: Callable[..., Page],
-    worker_session: dict[str, Any],
-    start_chat: Callable[..., Page],
-    ui: UI,
+    worker: Callable[..., Page], start_chat: Callable[..., Page], ui: UI
 ) -> None:
     """The first note is refused for now and sent again a few seconds later, while the
     worker goes on writing: every device still shows the notes in the order written."""
     refused: list[str] = []
-    staff = new_page(None, width=1280, height=800, storage_state=worker_session)
-    staff.route_web_socket(STAFF_SOCKET, first_note_refused(refused))
-    staff.goto("/app")
-    expect(staff.get_by_test_id("conversations")).to_have_attribute("aria-busy", "false")
+    staff = worker(socket=first_note_refused(refused))
     youth = notes_on_a_new_chat(staff, start_chat, ui)
     assert len(refused) == 1
     expect(staff.locator("#notelist .note.out")).to_have_count(0)  # all stored
