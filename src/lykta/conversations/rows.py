@@ -1,16 +1,17 @@
 """The rows a conversation's writes work on: the conversation locked for the
 transaction, and what a group commit's writes share (``Database.grouped``): one read of
-all its conversations with their holders' first names, and one statement inserting all
-the messages its sends wrote."""
+all its conversations with their holders' first names, one statement updating those the
+writes changed, and one inserting all the messages its sends wrote."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Select, Table, bindparam, insert, select
+from sqlalchemy import Select, Table, Update, bindparam, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lykta.conversations import summaries
 from lykta.conversations.errors import NotFound
@@ -61,10 +62,20 @@ def _holder_query(for_update: bool) -> Select[Conversation, str]:
 _HOLDERS = {for_update: _holder_query(for_update) for for_update in (False, True)}
 
 
+def _held(session: Session) -> dict[str, Held]:
+    """The conversations this transaction read ahead or locked, by id; the first call
+    arranges for the changes the writes make to them to be written in one go."""
+    found: dict[str, Held] | None = session.info.get(_READ_AHEAD)
+    if found is None:
+        found = session.info[_READ_AHEAD] = {}
+        session.info.setdefault(BEFORE_COMMIT, {})[_READ_AHEAD] = _update_held
+    return found
+
+
 def read_ahead(session: Session, conversation_ids: list[str]) -> None:
     """A group's conversations and their holders' first names, in one statement, locked
     (``Database.grouped``'s ``prepare``); in id order, so two groups never deadlock."""
-    found = session.info.setdefault(_READ_AHEAD, {})
+    found = _held(session)
     ids = sorted(set(conversation_ids))
     for conversation, name in session.execute(_HOLDERS[locking(session)], {"ids": ids}).all():
         found[conversation.id] = Held(conversation, name)
@@ -72,7 +83,7 @@ def read_ahead(session: Session, conversation_ids: list[str]) -> None:
 
 def locked_with_holder(session: Session, team_id: int, conversation_id: str) -> Held:
     """``locked`` and the holder's first name: read ahead for the group, or read now."""
-    found = session.info.setdefault(_READ_AHEAD, {})
+    found = _held(session)
     held: Held | None = found.get(conversation_id)
     if held is None:
         query = _HOLDERS[locking(session)]
@@ -81,6 +92,56 @@ def locked_with_holder(session: Session, team_id: int, conversation_id: str) -> 
     if held.conversation is None or held.conversation.team_id != team_id:
         raise NotFound
     return held
+
+
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_UPDATES: dict[frozenset[str], Update] = {}
+"""``UPDATE conversations`` by id, one statement per set of changed columns, built once."""
+
+
+def _update_statement(columns: frozenset[str]) -> Update:
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        statement = _UPDATES[columns] = (
+            update(_CONVERSATIONS)
+            .where(_CONVERSATIONS.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in sorted(columns)})
+        )
+    return statement
+
+
+_COLUMNS = {attr.key: attr.columns[0].key for attr in inspect(Conversation).column_attrs}
+"""The mapped attributes that are columns of ``conversations``, and their columns' names
+(anything else, a relationship added one day, is still written by the ORM's flush)."""
+_COLUMN_ATTRIBUTES = frozenset(_COLUMNS)
+
+
+def _update_held(session: Session) -> None:
+    """Write what the group's writes changed in their conversations: one statement for
+    all conversations with the same changed columns (a send changes the sequence and the
+    last activity), run for many rows at once, instead of the ORM's unit of work, which
+    works out each object's changes and writes them one by one. The rows are then the
+    session's committed state, so its last flush finds nothing more to do for them."""
+    found: dict[str, Held] = session.info.pop(_READ_AHEAD, {})
+    batches: dict[frozenset[str], list[dict[str, object]]] = {}
+    for held in found.values():
+        conversation = held.conversation
+        if conversation is None:
+            continue
+        state = inspect(conversation)
+        if not state.modified or not state.persistent:
+            continue
+        changed = _COLUMN_ATTRIBUTES - state.unmodified
+        if not changed or "id" in changed:
+            continue  # nothing, or a new key: the ORM's flush writes that
+        row: dict[str, object] = {"_id": conversation.id}
+        for name in changed:
+            row[_COLUMNS[name]] = value = getattr(conversation, name)
+            set_committed_value(conversation, name, value)
+        batches.setdefault(frozenset(_COLUMNS[name] for name in changed), []).append(row)
+    connection = session.connection()
+    for columns, rows in batches.items():
+        connection.execute(_update_statement(columns), rows)
 
 
 _NEW_MESSAGES = "lykta.new_messages"
