@@ -4,8 +4,11 @@ Every node publishes the frames it produces to Redis and subscribes to the chann
 own sockets need. What Redis does not guarantee, this module makes up for:
 
 * **Order.** One writer task sends everything this node publishes, in the order it was
-  published, in pipelined batches. A sender never waits for Redis: its message is already
-  committed, and its ack goes out at once.
+  published, in batches: one call of a short Lua script that publishes each frame of the
+  batch in turn (one command and one reply for the batch, where a pipeline of ``PUBLISH``es
+  costs redis-py a command and a reply each), or, where the server refuses scripts (an
+  ACL without ``EVALSHA``), a pipeline. A sender never waits for Redis: its message is
+  already committed, and its ack goes out at once.
 * **Subscriptions that are in place.** ``subscribe`` returns once Redis has confirmed the
   subscription (or Redis is unreachable), so a socket that subscribes and then reads the
   database misses nothing committed in between.
@@ -33,7 +36,8 @@ import redis.asyncio as redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError, ResponseError
 
 from lykta.realtime.broker import Deliver
 
@@ -47,6 +51,8 @@ PUBLISH_QUEUE = 100_000
 resync is broadcast once Redis is back."""
 
 BATCH = 512
+PUBLISH_ALL = "for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end"
+"""Publishes a batch: ``ARGV`` is channel, payload, channel, payload, … in order."""
 RECONNECT_MIN = 0.05
 RECONNECT_MAX = 1.0
 CONFIRM_TIMEOUT = 2.0
@@ -70,6 +76,7 @@ class RedisBroker:
         self._queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(PUBLISH_QUEUE)
         self._dropped = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._publish_all: AsyncScript | None = None
         self.node = secrets.token_hex(8)
         self._origin = self.node.encode()
         """Starts every payload this node sends over Redis (fixed length)."""
@@ -95,6 +102,7 @@ class RedisBroker:
         # a Redis restart). Subscribing never retries inside redis-py: a lost subscription
         # must be noticed here, or the resync would not happen.
         self._client = self._client_for(retries=1)
+        self._publish_all = self._client.register_script(PUBLISH_ALL)
         self._subscriber = self._client_for(retries=0)
         self._tasks = [
             asyncio.create_task(self._read_loop(), name="redis-reader"),
@@ -120,6 +128,7 @@ class RedisBroker:
             if client is not None:
                 await client.aclose()
         self._client = self._subscriber = None
+        self._publish_all = None
         self._deliver = None
         self._channels.clear()
 
@@ -168,6 +177,18 @@ class RedisBroker:
 
     async def _send(self, batch: list[tuple[str, bytes]]) -> None:
         assert self._client is not None  # noqa: S101 - set in start()
+        if self._publish_all is not None:
+            try:
+                # redis-py loads the script again if Redis lost it (a restart).
+                await self._publish_all(args=[part for frame in batch for part in frame])
+                return
+            except ResponseError as exc:
+                # Refused before it ran (no permission for scripts): publish with
+                # pipelines from now on, and this batch counts as dropped, so every node
+                # catches up from the database (nothing is published twice).
+                log.warning("Redis refused the publishing script (%s); using pipelines", exc)
+                self._publish_all = None
+                raise
         async with self._client.pipeline(transaction=False) as pipe:
             for channel, payload in batch:
                 pipe.publish(channel, payload)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+import redis.asyncio as redis
 
 from lykta.realtime.redis_broker import RedisBroker
 from tests.support.services import RedisServer, redis_url, unique_prefix
@@ -166,6 +168,51 @@ async def test_a_node_starts_while_redis_is_down_and_connects_when_it_comes_up(
     finally:
         await other.stop()
         await broker.stop()
+
+
+async def test_a_redis_that_refuses_scripts_still_carries_every_frame_once(
+    private_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A node publishes its batches with a Lua script; where an ACL forbids scripts it
+    falls back to pipelines. The batch the script was refused for counts as dropped:
+    every node catches up from the database, and nothing arrives twice."""
+    admin = redis.Redis.from_url(private_redis.url)
+    await admin.acl_setuser(
+        "noscripts",
+        enabled=True,
+        nopass=True,
+        keys=["*"],
+        channels=["*"],
+        commands=["+@all", "-@scripting"],
+    )
+    await admin.aclose()
+    prefix = unique_prefix()
+    limited = private_redis.url.replace("redis://", "redis://noscripts@")
+    a, b = (
+        RedisBroker(limited, key_prefix=prefix),
+        RedisBroker(private_redis.url, key_prefix=prefix),
+    )
+    node_a, node_b = Node(), Node()
+    await a.start(node_a.deliver, node_a.resync)
+    await b.start(node_b.deliver, node_b.resync)
+    try:
+        await b.subscribe("conv:x")
+        with caplog.at_level(logging.WARNING, "lykta.realtime.redis_broker"):
+            await a.publish("conv:x", b"refused")
+            async with asyncio.timeout(5):
+                while "could not publish" not in caplog.text:  # noqa: ASYNC110 - its log
+                    await asyncio.sleep(0.01)
+            await a.publish("conv:x", b"piped")
+            await node_b.until(lambda: len(node_b.got) == 1 and node_b.resyncs >= 1)
+        assert "refused the publishing script" in caplog.text
+        for n in range(3):
+            await a.publish("conv:x", str(n).encode())
+        await node_b.until(lambda: len(node_b.got) == 4)
+        await asyncio.sleep(0.2)
+        assert [p for _, p in node_b.got] == [b"piped", b"0", b"1", b"2"]
+    finally:
+        await a.stop()
+        await b.stop()
 
 
 async def test_a_nodes_own_frames_reach_its_sockets_once(pair) -> None:
