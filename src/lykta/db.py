@@ -83,6 +83,12 @@ def _reader_threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(READERS, thread_name_prefix="lykta-reader")
 
 
+def _in_transaction(connection: Connection, fn: Callable[[Session], T]) -> T:
+    """``fn`` in a transaction on ``connection``, committed if it returns."""
+    with Session(bind=connection, expire_on_commit=False) as session, session.begin():
+        return fn(session)
+
+
 def _finish(session: Session) -> None:
     for finish in session.info.pop(BEFORE_COMMIT, {}).values():
         finish(session)
@@ -296,10 +302,10 @@ class Database:
     async def _transaction(self, fn: Callable[[Session], T]) -> T:
         """``fn`` in a write transaction of its own, committed if it returns."""
         if self._writer is None:
+            # The whole transaction (begin, the work, commit) in one hand-over to
+            # SQLAlchemy's synchronous side, where an async session takes three.
             connection = await self._group_connected()
-            session = AsyncSession(bind=connection, expire_on_commit=False)
-            async with session, session.begin():
-                return await session.run_sync(fn)
+            return await connection.run_sync(_in_transaction, fn)
         assert self._write_lock is not None  # noqa: S101 - SQLite has both
         async with self._write_lock:
             return await asyncio.get_running_loop().run_in_executor(
@@ -320,8 +326,7 @@ class Database:
         if connection is None:
             assert self.writer_engine is not None  # noqa: S101 - SQLite has it
             connection = self._writer_connection = self.writer_engine.connect()
-        with Session(bind=connection, expire_on_commit=False) as session, session.begin():
-            return fn(session)
+        return _in_transaction(connection, fn)
 
     @staticmethod
     def _run_group(group: list[_Write], session: Session) -> list[Outcome]:
