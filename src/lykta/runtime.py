@@ -3,12 +3,14 @@ key store, push sender, what it knows of each team."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 
 from lykta.config import Settings
 from lykta.conversations.riskflags import RiskWords
+from lykta.crypto.keyring import Keyring
 from lykta.crypto.keystore import KeyStore
 from lykta.db import Database
 from lykta.push.sender import Pusher
@@ -41,7 +43,9 @@ class Runtime:
         return cls(
             settings=settings,
             db=db,
-            hub=Hub(broker or make_broker(settings), settings.send_queue_size),
+            hub=Hub(
+                broker or make_broker(settings, lambda: keys.keyring), settings.send_queue_size
+            ),
             hasher=make_hasher(settings),
             client_throttle=ClientThrottle(),
             risk=RiskWords(),
@@ -64,13 +68,14 @@ class Runtime:
         await self.db.dispose()
 
 
-def make_broker(settings: Settings) -> Broker:
-    """Redis when ``LYKTA_REDIS_URL`` is set (several nodes), else in-process."""
+def make_broker(settings: Settings, keyring: Callable[[], Keyring]) -> Broker:
+    """Redis when ``LYKTA_REDIS_URL`` is set (several nodes), else in-process. Frames
+    between nodes are sealed with keys derived from the master keys (``keyring``)."""
     if not settings.redis_url:
         return MemoryBroker()
     from lykta.realtime.redis_broker import RedisBroker
 
-    return RedisBroker(settings.redis_url, key_prefix=settings.redis_prefix)
+    return RedisBroker(settings.redis_url, key_prefix=settings.redis_prefix, keyring=keyring)
 
 
 def make_hasher(settings: Settings) -> PasswordHasher:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from lykta.config import Settings
+from lykta.conversations.models import Conversation
 from lykta.runtime import Runtime
 from lykta.teams.models import Team
 from lykta.teams.service import get_team_by_slug
@@ -28,6 +29,14 @@ async def rt(settings: Settings, seeded: Seed) -> AsyncIterator[Runtime]:
     """A started runtime (in-process broker) on a migrated, seeded database."""
     async with running(settings) as runtime:
         yield runtime
+
+
+async def reload(rt: Runtime, conversation_id: str) -> Conversation:
+    """A conversation's row as stored now."""
+    async with rt.db.read() as session:
+        conversation = await session.get(Conversation, conversation_id)
+    assert conversation is not None
+    return conversation
 
 
 async def load_team(rt: Runtime, slug: str) -> Team:

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from lykta.crypto.envelope import KEY_BYTES, new_key
 
@@ -43,6 +45,13 @@ class KeyConfigError(Exception):
 class MasterKey:
     id: str
     aead: AESGCM
+
+
+@dataclass(frozen=True)
+class DerivedKey:
+    kek_id: str
+    """The id of the master key it was derived from."""
+    raw: bytes
 
 
 def key_id(raw: bytes) -> str:
@@ -128,6 +137,7 @@ class Keyring:
         self.raw = list(keys)
         self.keys = [MasterKey(key_id(k), AESGCM(k)) for k in keys]
         self._by_id = {k.id: k for k in self.keys}
+        self._raw_by_id = {key_id(k): k for k in keys}
 
     def _stat(self) -> int | None:
         if self._path is None:
@@ -151,6 +161,21 @@ class Keyring:
         if key is None and self.refresh(force=True):
             key = self._by_id.get(kek_id)
         return key
+
+    def derive(self, purpose: bytes, kek_id: str | None = None) -> DerivedKey | None:
+        """A 256-bit key for one ``purpose``, derived with HKDF-SHA256 from the current
+        master key, or from the one ``kek_id`` names (None if this ring has no such key).
+        Every node with the same master keys derives the same key, so they need nothing
+        stored or sent to share one; a rotation brings a new one."""
+        if kek_id is None:
+            kek_id = self.current.id
+        raw = self._raw_by_id.get(kek_id)
+        if raw is None and self.refresh(force=True):
+            raw = self._raw_by_id.get(kek_id)
+        if raw is None:
+            return None
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose)
+        return DerivedKey(kek_id, hkdf.derive(raw))
 
     def refresh(self, *, force: bool = False) -> bool:
         """Re-read the key file if it changed (at most once per ``RELOAD_SECONDS``)."""

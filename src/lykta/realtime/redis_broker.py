@@ -18,9 +18,11 @@ own sockets need. What Redis does not guarantee, this module makes up for:
   the same way: once Redis is back, the node that dropped frames broadcasts a resync to
   every node.
 
-Payloads are the frames' JSON bytes as the sockets receive them, after the 16-character id
-of the node that sent them. A node delivers what it publishes to its own sockets at once
-(as the in-process broker does) and skips its own payloads when Redis echoes them.
+Payloads are the frames' JSON bytes as the sockets receive them, sealed (encrypted and
+authenticated, see ``realtime/sealing.py``) behind the 16-character id of the node that sent
+them: what Redis carries can be neither read nor forged without the master keys. A node
+delivers what it publishes to its own sockets at once (as the in-process broker does) and
+skips its own payloads when Redis echoes them.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError, ResponseError
 
+from lykta.crypto.keyring import Keyring
 from lykta.realtime.broker import Deliver
+from lykta.realtime.sealing import FrameSeal
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +66,9 @@ READ_TIMEOUT = 1.0
 class RedisBroker:
     """The ``Broker`` for several nodes. ``url`` is a ``redis://``/``rediss://`` URL."""
 
-    def __init__(self, url: str, *, key_prefix: str = "lykta:") -> None:
+    def __init__(
+        self, url: str, *, keyring: Callable[[], Keyring], key_prefix: str = "lykta:"
+    ) -> None:
         self.url = url
         self.prefix = key_prefix
         self._client: redis.Redis | None = None
@@ -80,6 +86,7 @@ class RedisBroker:
         self.node = secrets.token_hex(8)
         self._origin = self.node.encode()
         """Starts every payload this node sends over Redis (fixed length)."""
+        self._seal = FrameSeal(self.node, keyring)
 
     @property
     def connected(self) -> bool:
@@ -141,10 +148,11 @@ class RedisBroker:
             result = self._deliver(channel, payload)
             if result is not None:
                 await result
-        try:
-            self._queue.put_nowait((self.prefix + channel, self._origin + payload))
-        except asyncio.QueueFull:
+        if self._queue.full():
             self._dropped = True
+            return
+        full = self.prefix + channel
+        self._queue.put_nowait((full, self._seal.seal(full.encode(), payload)))
 
     async def _write_loop(self) -> None:
         while True:
@@ -196,8 +204,9 @@ class RedisBroker:
 
     async def _broadcast_resync(self) -> None:
         assert self._client is not None  # noqa: S101 - set in start()
+        channel = self.prefix + RESYNC_CHANNEL
         try:
-            await self._client.publish(self.prefix + RESYNC_CHANNEL, self.node)
+            await self._client.publish(channel, self._seal.seal(channel.encode(), b""))
         except (RedisError, OSError):
             _unless_cancelled()
             return  # still dropped; tried again after the next successful publish
@@ -297,18 +306,22 @@ class RedisBroker:
             return
         if kind != "message":
             return
+        data: bytes = message["data"]
         if channel == self.prefix + RESYNC_CHANNEL:
-            self._signal_resync()
+            if self._seal.open(channel.encode(), data) is not None:
+                self._signal_resync()
             return
         if self._deliver is None or not channel.startswith(self.prefix):
             return
         name = channel[len(self.prefix) :]
         if name not in self._channels:
             return
-        data: bytes = message["data"]
-        if data.startswith(self._origin):
+        if FrameSeal.sender(data) == self._origin:
             return  # this node's own: its sockets had it when it was published
-        result = self._deliver(name, data[len(self._origin) :])
+        payload = self._seal.open(channel.encode(), data)
+        if payload is None:
+            return  # not from a node of this installation (logged by the seal)
+        result = self._deliver(name, payload)
         if result is not None:
             asyncio.ensure_future(result)  # noqa: RUF006 - the hub's dispatch is synchronous
 

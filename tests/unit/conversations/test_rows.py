@@ -11,11 +11,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from lykta.conversations import service, workflow
-from lykta.conversations.models import Conversation, ConversationState, Sender
+from lykta.conversations.models import ConversationState, Sender
 from lykta.conversations.service import Author
 from lykta.runtime import Runtime
 from lykta.teams.models import Team
 from tests.support.server import Seed
+from tests.unit.conftest import reload
 from tests.unit.fakes import Commits
 
 YOUTH = Author.youth()
@@ -37,13 +38,6 @@ def conversation_updates() -> Iterator[list[tuple[str, int]]]:
         yield seen
     finally:
         event.remove(Engine, "before_cursor_execute", executed)
-
-
-async def reload(rt: Runtime, conversation_id: str) -> Conversation:
-    async with rt.db.read() as session:
-        conversation = await session.get(Conversation, conversation_id)
-    assert conversation is not None
-    return conversation
 
 
 async def test_a_groups_changes_to_its_conversations_are_stored_one_statement_per_kind(

@@ -40,6 +40,7 @@ from lykta.staff.models import StaffUser
 from lykta.teams.models import Team
 from lykta.teams.service import get_team_by_slug
 from tests.support.server import Seed, Worker
+from tests.unit.conftest import reload
 from tests.unit.fakes import Commits, FakeWebSocket, eventually
 
 _ids = itertools.count()
@@ -75,13 +76,6 @@ async def rows(rt: Runtime, conversation_id: str) -> list[Message]:
             aead, message.body_ct, content.message_aad(conversation_id, message.seq)
         )
     return messages
-
-
-async def reload(rt: Runtime, conversation_id: str) -> Conversation:
-    async with rt.db.read() as session:
-        conversation = await session.get(Conversation, conversation_id)
-    assert conversation is not None
-    return conversation
 
 
 # ----- check_body ----------------------------------------------------------------------

@@ -8,22 +8,16 @@ import pytest
 
 from lykta.conversations import service, workflow
 from lykta.conversations.errors import NotFound
-from lykta.conversations.models import Conversation, Sender
+from lykta.conversations.models import Sender
 from lykta.conversations.service import Author
 from lykta.realtime.broker import conversation_channel, team_channel
 from lykta.runtime import Runtime
 from lykta.teams.models import Team
 from tests.support.server import Seed
+from tests.unit.conftest import reload
 from tests.unit.fakes import Commits, FakeWebSocket, eventually
 
 YOUTH = Author.youth()
-
-
-async def reload(rt: Runtime, conversation_id: str) -> Conversation:
-    async with rt.db.read() as session:
-        conversation = await session.get(Conversation, conversation_id)
-    assert conversation is not None
-    return conversation
 
 
 async def test_read_receipts_share_commits_with_messages_and_only_move_forward(

@@ -11,10 +11,19 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis.asyncio as redis
 
+from lykta.crypto.envelope import new_key
+from lykta.crypto.keyring import Keyring
 from lykta.realtime.redis_broker import RedisBroker
 from tests.support.services import RedisServer, redis_url, unique_prefix
 
 pytestmark = pytest.mark.services
+
+MASTER = Keyring([new_key()])
+
+
+def master_keys() -> Keyring:
+    """What the key store gives a node: the installation's master keys."""
+    return MASTER
 
 
 class Node:
@@ -40,20 +49,31 @@ class Node:
                 await self.arrived.wait()
 
 
-@pytest.fixture
-async def pair() -> AsyncIterator[tuple[RedisBroker, Node, RedisBroker, Node]]:
-    url, prefix = redis_url(), unique_prefix()
-    a, b = RedisBroker(url, key_prefix=prefix), RedisBroker(url, key_prefix=prefix)
+Pair = tuple[RedisBroker, Node, RedisBroker, Node]
+
+
+@contextlib.asynccontextmanager
+async def two_nodes(url_a: str, url_b: str | None = None) -> AsyncIterator[Pair]:
+    """Two started brokers of one installation (one prefix, the same master keys)."""
+    prefix = unique_prefix()
+    a = RedisBroker(url_a, keyring=master_keys, key_prefix=prefix)
+    b = RedisBroker(url_b or url_a, keyring=master_keys, key_prefix=prefix)
     node_a, node_b = Node(), Node()
     await a.start(node_a.deliver, node_a.resync)
     await b.start(node_b.deliver, node_b.resync)
-    assert a.connected
-    assert b.connected
     try:
         yield a, node_a, b, node_b
     finally:
         await a.stop()
         await b.stop()
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[Pair]:
+    async with two_nodes(redis_url()) as brokers:
+        assert brokers[0].connected
+        assert brokers[2].connected
+        yield brokers
 
 
 async def test_a_frame_published_on_one_node_reaches_the_other_in_order(pair) -> None:
@@ -83,8 +103,8 @@ async def test_only_subscribed_channels_arrive_and_unsubscribing_stops_them(pair
 
 async def test_installations_sharing_a_redis_do_not_hear_each_other() -> None:
     url = redis_url()
-    a = RedisBroker(url, key_prefix=unique_prefix())
-    b = RedisBroker(url, key_prefix=unique_prefix())
+    a = RedisBroker(url, keyring=master_keys, key_prefix=unique_prefix())
+    b = RedisBroker(url, keyring=master_keys, key_prefix=unique_prefix())
     node_a, node_b = Node(), Node()
     await a.start(node_a.deliver)
     await b.start(node_b.deliver)
@@ -103,15 +123,7 @@ async def test_installations_sharing_a_redis_do_not_hear_each_other() -> None:
 async def test_after_a_redis_restart_delivery_resumes_and_sockets_are_told_to_catch_up(
     private_redis: RedisServer,
 ) -> None:
-    prefix = unique_prefix()
-    a, b = (
-        RedisBroker(private_redis.url, key_prefix=prefix),
-        RedisBroker(private_redis.url, key_prefix=prefix),
-    )
-    node_a, node_b = Node(), Node()
-    await a.start(node_a.deliver, node_a.resync)
-    await b.start(node_b.deliver, node_b.resync)
-    try:
+    async with two_nodes(private_redis.url) as (a, node_a, b, node_b):
         await b.subscribe("conv:x")
         await a.publish("conv:x", b"before")
         await node_b.until(lambda: len(node_b.got) == 1)
@@ -139,9 +151,6 @@ async def test_after_a_redis_restart_delivery_resumes_and_sockets_are_told_to_ca
         assert [p for _, p in node_b.got] == [b"before", b"after", b"new channel"]
         # The node that had to drop a frame told everyone (itself included) to catch up.
         await node_a.until(lambda: node_a.resyncs >= 1, timeout=5)
-    finally:
-        await a.stop()
-        await b.stop()
 
 
 async def test_a_node_starts_while_redis_is_down_and_connects_when_it_comes_up(
@@ -149,10 +158,10 @@ async def test_a_node_starts_while_redis_is_down_and_connects_when_it_comes_up(
 ) -> None:
     private_redis.stop()
     prefix = unique_prefix()
-    broker = RedisBroker(private_redis.url, key_prefix=prefix)
+    broker = RedisBroker(private_redis.url, keyring=master_keys, key_prefix=prefix)
     node = Node()
     await broker.start(node.deliver, node.resync)
-    other = RedisBroker(private_redis.url, key_prefix=prefix)
+    other = RedisBroker(private_redis.url, keyring=master_keys, key_prefix=prefix)
     try:
         assert not broker.connected
         await broker.subscribe("team:1")
@@ -168,6 +177,43 @@ async def test_a_node_starts_while_redis_is_down_and_connects_when_it_comes_up(
     finally:
         await other.stop()
         await broker.stop()
+
+
+async def test_what_redis_carries_can_be_neither_read_nor_forged(pair) -> None:
+    """Anyone who can reach Redis can subscribe to every channel and publish into any:
+    they see no text, and what they publish is not delivered."""
+    a, _, b, node_b = pair
+    spy = redis.Redis.from_url(redis_url())
+    pubsub = spy.pubsub()
+    await pubsub.psubscribe(a.prefix + "*")
+    try:
+        await b.subscribe("conv:x")
+        await b.subscribe("conv:y")
+        await a.publish("conv:x", b'{"body":"jag m\xc3\xa5r inte bra"}')
+        await node_b.until(lambda: len(node_b.got) == 1)
+        seen: list[bytes] = []
+        async with asyncio.timeout(5):
+            while not seen:
+                message = await pubsub.get_message(timeout=1)
+                if message is not None and message["type"] == "pmessage":
+                    seen.append(message["data"])
+        assert b"inte bra" not in seen[0]
+
+        # Forgeries: a frame from "another node" in the clear, a copy of a real frame
+        # replayed, and one moved to another channel.
+        await spy.publish(a.prefix + "conv:x", b"0123456789abcdef" + b'{"body":"forged"}')
+        await spy.publish(a.prefix + "conv:x", seen[0])
+        await spy.publish(a.prefix + "conv:y", seen[0])
+        await spy.publish(a.prefix + "_resync", b"0123456789abcdef")
+        await a.publish("conv:x", b"real")
+        await node_b.until(lambda: len(node_b.got) == 2)
+        await asyncio.sleep(0.2)
+        assert node_b.got[1] == ("conv:x", b"real")
+        assert len(node_b.got) == 2
+        assert node_b.resyncs == 0
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await spy.aclose()
 
 
 async def test_a_redis_that_refuses_scripts_still_carries_every_frame_once(
@@ -186,16 +232,8 @@ async def test_a_redis_that_refuses_scripts_still_carries_every_frame_once(
         commands=["+@all", "-@scripting"],
     )
     await admin.aclose()
-    prefix = unique_prefix()
     limited = private_redis.url.replace("redis://", "redis://noscripts@")
-    a, b = (
-        RedisBroker(limited, key_prefix=prefix),
-        RedisBroker(private_redis.url, key_prefix=prefix),
-    )
-    node_a, node_b = Node(), Node()
-    await a.start(node_a.deliver, node_a.resync)
-    await b.start(node_b.deliver, node_b.resync)
-    try:
+    async with two_nodes(limited, private_redis.url) as (a, _, b, node_b):
         await b.subscribe("conv:x")
         with caplog.at_level(logging.WARNING, "lykta.realtime.redis_broker"):
             await a.publish("conv:x", b"refused")
@@ -210,9 +248,6 @@ async def test_a_redis_that_refuses_scripts_still_carries_every_frame_once(
         await node_b.until(lambda: len(node_b.got) == 4)
         await asyncio.sleep(0.2)
         assert [p for _, p in node_b.got] == [b"piped", b"0", b"1", b"2"]
-    finally:
-        await a.stop()
-        await b.stop()
 
 
 async def test_a_nodes_own_frames_reach_its_sockets_once(pair) -> None:
