@@ -142,9 +142,8 @@ def _update_held(session: Session) -> None:
             set_committed_value(conversation, name, value)
         session.expunge(conversation)
         batches.setdefault(frozenset(_COLUMNS[name] for name in changed), []).append(row)
-    connection = session.connection()
     for columns, rows in batches.items():
-        connection.execute(_update_statement(columns), rows)
+        session.connection().execute(_update_statement(columns), rows)
 
 
 _NEW_MESSAGES = "lykta.new_messages"
