@@ -148,11 +148,10 @@ class RedisBroker:
             result = self._deliver(channel, payload)
             if result is not None:
                 await result
-        if self._queue.full():
+        try:
+            self._queue.put_nowait((self.prefix + channel, payload))
+        except asyncio.QueueFull:
             self._dropped = True
-            return
-        full = self.prefix + channel
-        self._queue.put_nowait((full, self._seal.seal(full.encode(), payload)))
 
     async def _write_loop(self) -> None:
         while True:
@@ -185,6 +184,9 @@ class RedisBroker:
 
     async def _send(self, batch: list[tuple[str, bytes]]) -> None:
         assert self._client is not None  # noqa: S101 - set in start()
+        # Sealed here, in the order they are sent: each frame's number is above the last.
+        seal = self._seal.seal
+        batch = [(channel, seal(channel.encode(), payload)) for channel, payload in batch]
         if self._publish_all is not None:
             try:
                 # redis-py loads the script again if Redis lost it (a restart).

@@ -250,6 +250,36 @@ async def test_a_redis_that_refuses_scripts_still_carries_every_frame_once(
         assert [p for _, p in node_b.got] == [b"piped", b"0", b"1", b"2"]
 
 
+async def test_a_node_may_publish_before_it_starts_and_before_its_keys_are_loaded() -> None:
+    """The master keys are loaded when the runtime starts (the key store opens first), but
+    a runtime may publish before that (the benchmark's seeding did, and failed): frames
+    are sealed only when they are sent. One published before the node reached Redis is
+    dropped, as while Redis is away, and the other nodes are told to catch up."""
+    opened = False
+
+    def keys_once_open() -> Keyring:
+        if not opened:
+            raise RuntimeError("the key store is not open")
+        return MASTER
+
+    url, prefix = redis_url(), unique_prefix()
+    early = RedisBroker(url, keyring=keys_once_open, key_prefix=prefix)
+    other = RedisBroker(url, keyring=master_keys, key_prefix=prefix)
+    node = Node()
+    await other.start(node.deliver, node.resync)
+    try:
+        await other.subscribe("team:1")
+        await early.publish("team:1", b"before start")
+        opened = True
+        await early.start(Node().deliver)
+        await early.publish("team:1", b"after start")
+        await node.until(lambda: len(node.got) == 1 and node.resyncs >= 1)
+        assert node.got == [("team:1", b"after start")]
+    finally:
+        await early.stop()
+        await other.stop()
+
+
 async def test_a_nodes_own_frames_reach_its_sockets_once(pair) -> None:
     a, node_a, b, node_b = pair
     await a.subscribe("conv:x")
