@@ -212,7 +212,13 @@ async def run_purge(settings: Settings) -> list[str]:
     rt = Runtime.create(settings)
     try:
         await open_keys(rt.keys)
-        report = await purge(rt)
+        # With Redis, what the purge publishes (the teams' lists without what it deleted)
+        # reaches the workers' open apps on every node; the hub's stop lets it go out.
+        await rt.hub.start()
+        try:
+            report = await purge(rt)
+        finally:
+            await rt.hub.stop()
     finally:
         await rt.keys.close()
         await rt.db.dispose()

@@ -17,6 +17,7 @@ from tests.integration.test_team_admin import logged_in, post, refused, saved, s
 from tests.integration.test_workday import worker, youth
 from tests.support.client import Peer
 from tests.support.server import Seed, ServerThread, env_for, seed, settings_for
+from tests.support.services import redis_url
 
 PAGE = "/app/admin/retention"
 SECRET = "mitt hemliga 5581 namn"
@@ -75,6 +76,39 @@ async def test_no_plaintext_on_disk_and_lykta_purge_deletes_for_good(
         page = admin.get(PAGE).text
         assert 'data-testid="retention-stats"' in page
         assert "retention.purged" in admin.get("/app/admin/audit").text
+
+
+@pytest.mark.services
+async def test_lykta_purge_on_the_command_line_updates_open_apps_through_redis(
+    server: ServerThread, seeded: Seed
+) -> None:
+    """With several nodes, an operator's ``lykta purge`` (a process of its own) tells the
+    workers' open apps what it deleted, through Redis (it told nobody)."""
+    redis_url()  # the PostgreSQL and Redis run
+    settings = server.settings
+    conversation_id, _code = await closed_chat(server, settings, seeded)
+    bo = await worker(server, settings, seeded, "Bo")
+    [listed] = [f for f in bo.frames if f["type"] == "conversations"]
+    assert conversation_id in {c["id"] for c in listed["items"]}
+    db_update(settings, Team, Team.slug == "demo", retention_days=0)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "lykta",
+        "purge",
+        env=env_for(settings.data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert "purged 1 conversations" in out.decode()
+    await bo.wait_for(
+        lambda f: (
+            f["type"] == "conversations" and conversation_id not in {c["id"] for c in f["items"]}
+        )
+    )
+    await bo.close()
 
 
 async def youth_resume(server: ServerThread, code: str) -> dict[str, object]:
