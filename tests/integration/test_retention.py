@@ -41,6 +41,22 @@ async def closed_chat(server: ServerThread, settings: Settings, seeded: Seed) ->
     return young.conversation_id, young.code
 
 
+async def lykta_purge(settings: Settings) -> str:
+    """What ``lykta purge``, run as the operator would (a process of its own), printed."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "lykta",
+        "purge",
+        env=env_for(settings.data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
 def files_of(data_dir: Path) -> list[Path]:
     return [p for p in data_dir.rglob("*") if p.is_file()]
 
@@ -55,18 +71,7 @@ async def test_no_plaintext_on_disk_and_lykta_purge_deletes_for_good(
     # The admin keeps closed conversations 0 days; the operator runs the purge now.
     with logged_in(server, seeded) as admin:
         saved(post(admin, PAGE, PAGE, retention_days="0", question_wait_days="14"), PAGE)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "lykta",
-        "purge",
-        env=env_for(settings.data_dir),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    assert "purged 1 conversations" in out.decode()
+    assert "purged 1 conversations" in await lykta_purge(settings)
     assert db_query(settings, "SELECT id FROM conversations WHERE id = :i", i=conversation_id) == []
     assert db_query(settings, "SELECT 1 FROM messages") == []
     # Coming back with the code finds nothing: the conversation is gone.
@@ -91,18 +96,7 @@ async def test_lykta_purge_on_the_command_line_updates_open_apps_through_redis(
     [listed] = [f for f in bo.frames if f["type"] == "conversations"]
     assert conversation_id in {c["id"] for c in listed["items"]}
     db_update(settings, Team, Team.slug == "demo", retention_days=0)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "lykta",
-        "purge",
-        env=env_for(settings.data_dir),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    assert "purged 1 conversations" in out.decode()
+    assert "purged 1 conversations" in await lykta_purge(settings)
     await bo.wait_for(
         lambda f: (
             f["type"] == "conversations" and conversation_id not in {c["id"] for c in f["items"]}

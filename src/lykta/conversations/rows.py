@@ -5,6 +5,7 @@ writes changed, and one inserting all the messages its sends wrote."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import cast
 
@@ -95,25 +96,21 @@ def locked_with_holder(session: Session, team_id: int, conversation_id: str) -> 
 
 
 _CONVERSATIONS = cast(Table, Conversation.__table__)
-_UPDATES: dict[frozenset[str], Update] = {}
-"""``UPDATE conversations`` by id, one statement per set of changed columns, built once."""
 
 
+@functools.cache
 def _update_statement(columns: frozenset[str]) -> Update:
-    statement = _UPDATES.get(columns)
-    if statement is None:
-        statement = _UPDATES[columns] = (
-            update(_CONVERSATIONS)
-            .where(_CONVERSATIONS.c.id == bindparam("_id"))
-            .values({name: bindparam(name) for name in sorted(columns)})
-        )
-    return statement
+    """``UPDATE conversations`` by id for one set of changed columns, built once."""
+    return (
+        update(_CONVERSATIONS)
+        .where(_CONVERSATIONS.c.id == bindparam("_id"))
+        .values({name: bindparam(name) for name in sorted(columns)})
+    )
 
 
 _COLUMNS = {attr.key: attr.columns[0].key for attr in inspect(Conversation).column_attrs}
 """The mapped attributes that are columns of ``conversations``, and their columns' names
 (anything else, a relationship added one day, is still written by the ORM's flush)."""
-_COLUMN_ATTRIBUTES = frozenset(_COLUMNS)
 
 
 def _update_held(session: Session) -> None:
@@ -133,7 +130,7 @@ def _update_held(session: Session) -> None:
         state = inspect(conversation)
         if not state.modified or not state.persistent:
             continue
-        changed = _COLUMN_ATTRIBUTES - state.unmodified
+        changed = _COLUMNS.keys() - state.unmodified
         if not changed or "id" in changed:
             continue  # nothing, or a new key: the ORM's flush writes that
         row: dict[str, object] = {"_id": conversation.id}
