@@ -5,13 +5,15 @@ one writer at a time; writers in this process take ``Database.write_lock`` so th
 in Python instead of spinning on ``SQLITE_BUSY``.
 
 Group commits (``Database.grouped``) run as one synchronous function per group: on SQLite
-in a writer thread of their own, on a synchronous connection, so that a group's
-statements and its commit cost one hand-over between threads instead of one or more per
-statement (aiosqlite runs each call in its thread and wakes the event loop for each
-result); on PostgreSQL inside the async session (``run_sync``). Reads that run often
-(a resume, the queue) can take the same shortcut with ``Database.reading``: on SQLite in
-reader threads, each with a connection of its own (WAL lets them read while the writer
-writes).
+in the event loop's own thread, on a synchronous connection of their own, with no
+hand-over between threads at all (aiosqlite runs each call in its thread and wakes the
+event loop for each result; a writer thread, used before, fought the event loop for the
+GIL at every statement: see docs/performance.md); on PostgreSQL inside the async session
+(``run_sync``). Should another process hold SQLite's write lock (``lykta purge`` from the
+command line, a backup), the group waits for it in a thread instead, never in the event
+loop. Reads that run often (a resume, the queue) take a similar shortcut with
+``Database.reading``: on SQLite in reader threads, each with a connection of its own (WAL
+lets them read while a group writes).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +32,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -73,9 +76,31 @@ READERS = 2
 """SQLite: threads (and connections) for ``Database.reading``."""
 
 
+BUSY_WAIT_MS = 10_000
+"""SQLite: how long a group that found the database locked by another process waits for
+it (in a thread) before it fails."""
+
+
 def _writer_thread() -> ThreadPoolExecutor:
-    """SQLite's group commits: one thread, started by the first group."""
+    """SQLite: where a group waits for another process's write lock (started by the first
+    such group)."""
     return ThreadPoolExecutor(1, thread_name_prefix="lykta-writer")
+
+
+def _never_wait(dbapi_connection: Any, _record: Any) -> None:
+    """The group writer's connection runs in the event loop: it fails at once, instead of
+    waiting, while another process holds the write lock (``Database._transaction``)."""
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+
+def _set_busy_timeout(connection: Connection, ms: int) -> None:
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={ms}")
+    connection.commit()  # ends the transaction the statement began (nothing to commit)
+
+
+def _busy(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _reader_threads() -> ThreadPoolExecutor:
@@ -166,7 +191,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.writer_engine: Engine | None = None
-        """SQLite: the writer thread's synchronous engine for group commits."""
+        """SQLite: the synchronous engine of group commits."""
         self.group_engine: AsyncEngine | None = None
         """PostgreSQL: group commits' own connection (see ``_transaction``)."""
         self._writer: ThreadPoolExecutor | None = None
@@ -186,6 +211,7 @@ class Database:
                 max_overflow=0,
             )
             event.listen(self.writer_engine, "connect", pragmas)
+            event.listen(self.writer_engine, "connect", _never_wait)
             self._writer = _writer_thread()
             self.reader_engine = create_engine(
                 make_url(url).set(drivername="sqlite+pysqlite"),
@@ -266,8 +292,8 @@ class Database:
         one commit, and one flush to disk, for all of them. Nothing waits on purpose: the
         writes that arrive while one group commits form the next.
 
-        ``work`` is synchronous (it runs in the writer thread on SQLite, see the module's
-        text): everything it needs from outside the database is looked up before. It may
+        ``work`` is synchronous (on SQLite in the event loop's thread: see the module's text):
+        everything it needs from outside the database is looked up before. It may
         raise only before it changes anything (a check that fails); that error is its own
         and the others go on. If the database refuses the group (a constraint, a lock),
         each write of the group runs again alone in its own transaction, so one bad write
@@ -308,8 +334,19 @@ class Database:
             return await connection.run_sync(_in_transaction, fn)
         assert self._write_lock is not None  # noqa: S101 - SQLite has both
         async with self._write_lock:
+            try:
+                # In the event loop's thread: a group holds the GIL for nearly all its
+                # time anyway, and a thread of its own would wait for it at every
+                # statement while the event loop runs (docs/performance.md, change 28).
+                return self._writer_transaction(fn)
+            except OperationalError as exc:
+                if not _busy(exc):
+                    raise
+            # Another process writes (``lykta purge``, a backup): wait for it, but not in
+            # the event loop, which goes on serving everything else meanwhile.
+            log.info("the database is locked by another process; waiting for it")
             return await asyncio.get_running_loop().run_in_executor(
-                self._writer, self._writer_transaction, fn
+                self._writer, self._waiting_transaction, fn
             )
 
     async def _group_connected(self) -> AsyncConnection:
@@ -321,12 +358,25 @@ class Database:
         return self._group_connection
 
     def _writer_transaction(self, fn: Callable[[Session], T]) -> T:
-        """SQLite, in the writer thread: ``fn`` in a transaction on its connection."""
+        """SQLite: ``fn`` in a transaction on the group writer's connection."""
+        return _in_transaction(self._writer_connected(), fn)
+
+    def _writer_connected(self) -> Connection:
         connection = self._writer_connection
         if connection is None:
             assert self.writer_engine is not None  # noqa: S101 - SQLite has it
             connection = self._writer_connection = self.writer_engine.connect()
-        return _in_transaction(connection, fn)
+        return connection
+
+    def _waiting_transaction(self, fn: Callable[[Session], T]) -> T:
+        """SQLite, in a thread: ``_writer_transaction``, waiting up to ``BUSY_WAIT_MS``
+        for another process's write lock."""
+        connection = self._writer_connected()
+        _set_busy_timeout(connection, BUSY_WAIT_MS)
+        try:
+            return _in_transaction(connection, fn)
+        finally:
+            _set_busy_timeout(connection, 0)
 
     @staticmethod
     def _run_group(group: list[_Write], session: Session) -> list[Outcome]:

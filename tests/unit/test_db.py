@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -222,21 +223,63 @@ async def test_a_disposed_database_still_commits_groups(db: Database) -> None:
     assert await slugs(db) == ["after", "before"]
 
 
-async def test_on_sqlite_a_group_runs_in_the_writer_thread_in_one_hand_over(db: Database) -> None:
-    def where(n: int) -> Callable[[Session], str]:
-        def work(session: Session) -> str:
-            session.add(Team(slug=f"w{n}", name="w"))
-            return threading.current_thread().name
+def where(n: int) -> Callable[[Session], str]:
+    def work(session: Session) -> str:
+        session.add(Team(slug=f"w{n}", name="w"))
+        return threading.current_thread().name
 
-        return work
+    return work
 
+
+async def test_a_group_runs_in_the_event_loops_thread_without_hand_overs(db: Database) -> None:
     threads = await asyncio.gather(*(db.grouped(where(n)) for n in range(5)))
     assert await slugs(db) == [f"w{n}" for n in range(5)]
-    if db.is_sqlite:
-        # Not aiosqlite's thread (one hand-over per statement) nor the event loop's.
-        assert all(name.startswith("lykta-writer") for name in threads)
-    else:
-        assert set(threads) == {threading.current_thread().name}  # run_sync, in the loop
+    # Not aiosqlite's thread (one hand-over per statement) nor a writer thread of its own
+    # (which would wait for the GIL at every statement while the event loop runs).
+    assert set(threads) == {threading.current_thread().name}
+
+
+@pytest.mark.sqlite_only
+async def test_the_group_writer_waits_for_the_disk_as_every_connection_does(db: Database) -> None:
+    def synchronous(session: Session) -> object:
+        return session.connection().exec_driver_sql("PRAGMA synchronous").scalar_one()
+
+    assert await db.grouped(synchronous) == 2  # FULL: its commit returns once on disk
+
+
+@pytest.mark.sqlite_only
+async def test_a_group_waits_for_another_process_writing_without_stopping_the_app(
+    db: Database, tmp_path: Path
+) -> None:
+    """``lykta purge`` from the command line, or a backup, holds SQLite's write lock for a
+    while: sends wait for it, and everything else the app does goes on meanwhile."""
+    other = sqlite3.connect(tmp_path / "data" / "lykta.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE other_process (x INTEGER)")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        sending = asyncio.create_task(db.grouped(where(1)))
+        await asyncio.sleep(0.5)
+        assert not sending.done()
+        assert ticks >= 10  # the event loop was not held up by the wait
+        other.execute("COMMIT")
+        # It waited in a thread (never the event loop's), and is stored once the lock is free.
+        assert await asyncio.wait_for(sending, 10) != threading.current_thread().name
+    finally:
+        ticking.cancel()
+        other.close()
+    assert await slugs(db) == ["w1"]
+    assert await pragma(db, "table_list('other_process')") is not None  # its commit stood
+    await db.grouped(where(2))  # and the next group runs in the event loop again
+    assert await slugs(db) == ["w1", "w2"]
 
 
 async def test_a_group_whose_connection_died_is_written_on_a_new_one(
