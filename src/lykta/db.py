@@ -11,9 +11,10 @@ event loop for each result; a writer thread, used before, fought the event loop 
 GIL at every statement: see docs/performance.md); on PostgreSQL inside the async session
 (``run_sync``). Should another process hold SQLite's write lock (``lykta purge`` from the
 command line, a backup), the group waits for it in a thread instead, never in the event
-loop. Reads that run often (a resume, the queue) take a similar shortcut with
-``Database.reading``: on SQLite in reader threads, each with a connection of its own (WAL
-lets them read while a group writes).
+loop. Reads that run often (a resume, the queue) take the same shortcut with
+``Database.reading``: on SQLite in the event loop's thread too, on a reading connection of
+their own (reader threads, used before, cost more than twice the CPU per resume for the
+same reason).
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ of the group added, say)."""
 
 
 READERS = 2
-"""SQLite: threads (and connections) for ``Database.reading``."""
+"""SQLite: connections for ``Database.reading`` (one per thread that reads; the event
+loop's is the only one in the app)."""
 
 
 BUSY_WAIT_MS = 10_000
@@ -101,11 +103,6 @@ def _set_busy_timeout(connection: Connection, ms: int) -> None:
 def _busy(exc: OperationalError) -> bool:
     code = getattr(exc.orig, "sqlite_errorcode", None)
     return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
-
-
-def _reader_threads() -> ThreadPoolExecutor:
-    """SQLite's synchronous reads (``Database.reading``), started by the first."""
-    return ThreadPoolExecutor(READERS, thread_name_prefix="lykta-reader")
 
 
 def _in_transaction(connection: Connection, fn: Callable[[Session], T]) -> T:
@@ -196,8 +193,7 @@ class Database:
         """PostgreSQL: group commits' own connection (see ``_transaction``)."""
         self._writer: ThreadPoolExecutor | None = None
         self.reader_engine: Engine | None = None
-        """SQLite: the reader threads' synchronous engine (``reading``)."""
-        self._readers: ThreadPoolExecutor | None = None
+        """SQLite: the synchronous engine of ``reading``."""
         self._reader_local = threading.local()
         self._reader_connections: list[Connection] = []
         if self.is_sqlite:
@@ -221,7 +217,6 @@ class Database:
                 max_overflow=0,
             )
             event.listen(self.reader_engine, "connect", pragmas)
-            self._readers = _reader_threads()
         else:
             # Without the pool's ping on every checkout (three round trips: BEGIN, an empty
             # query, ROLLBACK), which would cost a group more than its own statements. A
@@ -246,18 +241,18 @@ class Database:
 
     async def reading(self, fn: Callable[[Session], T]) -> T:
         """``fn(session)``'s result, read synchronously in a session of its own (nothing
-        is committed): on SQLite in a reader thread, on its connection, so that all of
-        ``fn``'s statements cost one hand-over between threads (with aiosqlite every
-        statement, fetch and cursor is one); on PostgreSQL inside an async session
-        (``run_sync``). ``fn`` must not touch the event loop; what it returns is detached
-        from the session, with its columns loaded."""
-        if self._readers is None:
+        is committed): on SQLite in the event loop's thread, on a reading connection,
+        without a hand-over between threads (with aiosqlite every statement, fetch and
+        cursor is one; WAL lets it read while another connection writes); on PostgreSQL
+        inside an async session (``run_sync``). ``fn`` must not touch the event loop; what
+        it returns is detached from the session, with its columns loaded."""
+        if self.reader_engine is None:
             async with self.sessions() as session:
                 return await session.run_sync(fn)
-        return await asyncio.get_running_loop().run_in_executor(self._readers, self._reader_run, fn)
+        return self._reader_run(fn)
 
     def _reader_run(self, fn: Callable[[Session], T]) -> T:
-        """SQLite, in a reader thread: ``fn`` in a read transaction on the thread's own
+        """SQLite: ``fn`` in a read transaction on the calling thread's own reading
         connection, ended when it returns (a snapshot held open would keep the log from
         being checkpointed)."""
         connection: Connection | None = getattr(self._reader_local, "connection", None)
@@ -473,10 +468,7 @@ class Database:
             self._writer_connection = None
         if self.writer_engine is not None:
             self.writer_engine.dispose()
-        if self._readers is not None:
-            self._readers.shutdown(wait=True)
-            self._readers = _reader_threads()
-            self._reader_local = threading.local()
+        self._reader_local = threading.local()
         for connection in self._reader_connections:
             connection.close()
         self._reader_connections.clear()

@@ -91,7 +91,7 @@ class Commits:
 
     def __init__(self, db: Database) -> None:
         self.count = 0
-        # The async engine's, and group commits' (SQLite: the writer thread's).
+        # The async engine's, and group commits' (SQLite: the group writer's connection).
         group = db.group_engine.sync_engine if db.group_engine is not None else None
         self._engines = [e for e in (db.engine.sync_engine, db.writer_engine, group) if e]
         for engine in self._engines:
