@@ -526,10 +526,11 @@ function note(f) {
   const pending = v.notes.querySelector('[data-client="' + f.client_id + '"]');
   if (pending) pending.remove();
   // In the order they were written: a note published while the list was being read
-  // arrives before the list that holds it.
+  // arrives before the list that holds it, and a stored note goes before those still
+  // being sent (written after it: one is in flight at a time).
   const li = noteItem(f.author, f.body, f.at);
   li.dataset.id = f.id;
-  const later = Array.from(v.notes.children).find((x) => x.dataset.id && +x.dataset.id > f.id);
+  const later = Array.from(v.notes.children).find((x) => !x.dataset.id || +x.dataset.id > f.id);
   v.notes.insertBefore(li, later || null);
   if (f.conversation_id === sel) notesHead(v);
 }
