@@ -124,3 +124,76 @@ def test_a_note_that_must_be_sent_again_keeps_its_place(
 
     youth.get_by_test_id("end-chat").click()
     youth.get_by_test_id("end-yes").click()
+
+
+class HeldNotes:
+    """Passes /ws/staff through, but keeps the note frames from the server whose text is
+    in ``hold`` until ``release`` hands them to the page."""
+
+    def __init__(self, hold: set[str]) -> None:
+        self.hold = hold
+        self.held: list[dict[str, Any]] = []
+        self.page_side: WebSocketRoute | None = None
+
+    def __call__(self, ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        self.page_side = ws
+
+        def to_page(message: str | bytes) -> None:
+            out: list[dict[str, Any]] = []
+            for frame in frames_in(message):
+                if frame.get("type") == "note" and frame.get("body") in self.hold:
+                    self.held.append(frame)
+                else:
+                    out.append(frame)
+            if out:
+                ws.send(json.dumps(out))
+
+        ws.on_message(server.send)
+        server.on_message(to_page)
+
+    def release(self, page: Page, text: str) -> None:
+        """Once the server's frame of note ``text`` has come, hand it to the page."""
+        for _ in range(200):
+            frames = [f for f in self.held if f["body"] == text]
+            if frames:
+                break
+            page.wait_for_timeout(50)  # lets the route's handlers run meanwhile
+        assert frames, f"the server did not send note {text!r}"
+        assert self.page_side is not None
+        self.hold.discard(text)
+        self.held = [f for f in self.held if f["body"] != text]
+        self.page_side.send(json.dumps(frames))
+
+
+@pytest.mark.e2e
+def test_a_stored_note_shows_above_the_ones_still_being_sent(
+    worker: Callable[..., Page], start_chat: Callable[..., Page], ui: UI
+) -> None:
+    """The second note is written before the server has said the first is stored: when it
+    does, the first shows above the second, not below it."""
+    first, second = NOTES[0], NOTES[1]
+    held = HeldNotes({first, second})
+    staff = worker(socket=held)
+    before = ui.conversation_ids(staff)
+    youth = start_chat()
+    ui.send(youth, "Hej, kan någon svara?")
+    ui.new_conversation(staff, before).click()
+    expect(ui.message(staff, "Hej, kan någon svara?")).to_be_visible()
+    staff.get_by_test_id("notes-toggle").click()
+    for text in (first, second):
+        staff.get_by_test_id("note-input").fill(text)
+        staff.get_by_test_id("note-add").click()
+    notes = staff.locator("#notelist .note .body")
+    expect(notes).to_have_text([first, second])  # both still being sent
+    expect(staff.locator("#notelist .note.out")).to_have_count(2)
+    held.release(staff, first)
+    expect(staff.locator("#notelist .note.out")).to_have_count(1)  # the first is stored
+    expect(notes).to_have_text([first, second])
+    held.release(staff, second)
+    expect(staff.locator("#notelist .note.out")).to_have_count(0)
+    expect(notes).to_have_text([first, second])
+
+    youth.get_by_test_id("end-chat").click()
+    youth.get_by_test_id("end-yes").click()
+    expect(youth.get_by_test_id("status")).to_have_text("The conversation has ended")
