@@ -233,7 +233,9 @@ async def _tell_the_team(rt: Runtime, team_id: int) -> None:
         await summaries.publish_list(rt, team_id)
         await queue.publish_queue(rt, team_id)
     except Exception:
-        log.warning("could not tell team %d's workers what the purge deleted", team_id)
+        log.warning(
+            "could not tell team %d's workers what the purge deleted", team_id, exc_info=True
+        )
 
 
 async def _sweep_orphan_keys(rt: Runtime, now: dt.datetime) -> int:
