@@ -11,7 +11,8 @@ event loop for each result; a writer thread, used before, fought the event loop 
 GIL at every statement: see docs/performance.md); on PostgreSQL inside the async session
 (``run_sync``). Should another process hold SQLite's write lock (``lykta purge`` from the
 command line, a backup), the group waits for it in a thread instead, never in the event
-loop. Reads that run often (a resume, the queue) take the same shortcut with
+loop; so do all groups while the disk is slow to flush (``lykta.sqlite.FlushClock``).
+Reads that run often (a resume, the queue) take the same shortcut with
 ``Database.reading``: on SQLite in the event loop's thread too, on a reading connection of
 their own (reader threads, used before, cost more than twice the CPU per resume for the
 same reason).
@@ -24,7 +25,6 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from lykta import sqlite
 from lykta.config import Settings
 
 log = logging.getLogger(__name__)
@@ -78,31 +79,10 @@ READERS = 2
 loop's is the only one in the app)."""
 
 
-BUSY_WAIT_MS = 10_000
-"""SQLite: how long a group that found the database locked by another process waits for
-it (in a thread) before it fails."""
-
-
 def _writer_thread() -> ThreadPoolExecutor:
     """SQLite: where a group waits for another process's write lock (started by the first
     such group)."""
     return ThreadPoolExecutor(1, thread_name_prefix="lykta-writer")
-
-
-def _never_wait(dbapi_connection: Any, _record: Any) -> None:
-    """The group writer's connection runs in the event loop: it fails at once, instead of
-    waiting, while another process holds the write lock (``Database._transaction``)."""
-    dbapi_connection.execute("PRAGMA busy_timeout=0")
-
-
-def _set_busy_timeout(connection: Connection, ms: int) -> None:
-    connection.exec_driver_sql(f"PRAGMA busy_timeout={ms}")
-    connection.commit()  # ends the transaction the statement began (nothing to commit)
-
-
-def _busy(exc: OperationalError) -> bool:
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _in_transaction(connection: Connection, fn: Callable[[Session], T]) -> T:
@@ -156,20 +136,6 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _sqlite_pragmas(synchronous: str) -> Any:
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        # Deleted content is overwritten with zeros, not left in free pages of the file.
-        cursor.execute("PRAGMA secure_delete=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-    return on_connect
-
-
 class Database:
     """The engine, a session factory, and the single-writer lock used on SQLite."""
 
@@ -196,8 +162,10 @@ class Database:
         """SQLite: the synchronous engine of ``reading``."""
         self._reader_local = threading.local()
         self._reader_connections: list[Connection] = []
+        self.flushes = sqlite.FlushClock()
+        """SQLite: how long group commits take to reach the disk."""
         if self.is_sqlite:
-            pragmas = _sqlite_pragmas(settings.sqlite_synchronous)
+            pragmas = sqlite.pragmas(settings.sqlite_synchronous)
             event.listen(self.engine.sync_engine, "connect", pragmas)
             self.writer_engine = create_engine(
                 make_url(url).set(drivername="sqlite+pysqlite"),
@@ -207,7 +175,7 @@ class Database:
                 max_overflow=0,
             )
             event.listen(self.writer_engine, "connect", pragmas)
-            event.listen(self.writer_engine, "connect", _never_wait)
+            event.listen(self.writer_engine, "connect", sqlite.never_wait)
             self._writer = _writer_thread()
             self.reader_engine = create_engine(
                 make_url(url).set(drivername="sqlite+pysqlite"),
@@ -320,8 +288,9 @@ class Database:
             self._waiting.clear()
             raise
 
-    async def _transaction(self, fn: Callable[[Session], T]) -> T:
-        """``fn`` in a write transaction of its own, committed if it returns."""
+    async def _transaction(self, fn: Callable[[Session], T], writes: int = 1) -> T:
+        """``fn`` (``writes`` writes) in a write transaction of its own, committed if it
+        returns."""
         if self._writer is None:
             # The whole transaction (begin, the work, commit) in one hand-over to
             # SQLAlchemy's synchronous side, where an async session takes three.
@@ -329,19 +298,21 @@ class Database:
             return await connection.run_sync(_in_transaction, fn)
         assert self._write_lock is not None  # noqa: S101 - SQLite has both
         async with self._write_lock:
-            try:
-                # In the event loop's thread: a group holds the GIL for nearly all its
-                # time anyway, and a thread of its own would wait for it at every
-                # statement while the event loop runs (docs/performance.md, change 28).
-                return self._writer_transaction(fn)
-            except OperationalError as exc:
-                if not _busy(exc):
-                    raise
-            # Another process writes (``lykta purge``, a backup): wait for it, but not in
-            # the event loop, which goes on serving everything else meanwhile.
-            log.info("the database is locked by another process; waiting for it")
+            if not self.flushes.slow:
+                try:
+                    # In the event loop's thread: a group holds the GIL for nearly all its
+                    # time anyway, and a thread of its own would wait for it at every
+                    # statement while the event loop runs (docs/performance.md, change 28).
+                    return self._writer_transaction(fn, writes)
+                except OperationalError as exc:
+                    if not sqlite.busy(exc):
+                        raise
+                # Another process writes (``lykta purge``, a backup): wait for it, but not
+                # in the event loop, which goes on serving everything else meanwhile.
+                log.info("the database is locked by another process; waiting for it")
+            # (Or the disk is slow to flush: the same, for every group while it is.)
             return await asyncio.get_running_loop().run_in_executor(
-                self._writer, self._waiting_transaction, fn
+                self._writer, self._waiting_transaction, fn, writes
             )
 
     async def _group_connected(self) -> AsyncConnection:
@@ -352,9 +323,9 @@ class Database:
             self._group_connection = await self.group_engine.connect()
         return self._group_connection
 
-    def _writer_transaction(self, fn: Callable[[Session], T]) -> T:
+    def _writer_transaction(self, fn: Callable[[Session], T], writes: int) -> T:
         """SQLite: ``fn`` in a transaction on the group writer's connection."""
-        return _in_transaction(self._writer_connected(), fn)
+        return self.flushes.transaction(self._writer_connected(), fn, writes)
 
     def _writer_connected(self) -> Connection:
         connection = self._writer_connection
@@ -363,15 +334,15 @@ class Database:
             connection = self._writer_connection = self.writer_engine.connect()
         return connection
 
-    def _waiting_transaction(self, fn: Callable[[Session], T]) -> T:
-        """SQLite, in a thread: ``_writer_transaction``, waiting up to ``BUSY_WAIT_MS``
-        for another process's write lock."""
+    def _waiting_transaction(self, fn: Callable[[Session], T], writes: int) -> T:
+        """SQLite, in a thread: ``_writer_transaction``, waiting up to
+        ``sqlite.BUSY_WAIT_MS`` for another process's write lock."""
         connection = self._writer_connected()
-        _set_busy_timeout(connection, BUSY_WAIT_MS)
+        sqlite.set_busy_timeout(connection, sqlite.BUSY_WAIT_MS)
         try:
-            return _in_transaction(connection, fn)
+            return self.flushes.transaction(connection, fn, writes)
         finally:
-            _set_busy_timeout(connection, 0)
+            sqlite.set_busy_timeout(connection, 0)
 
     @staticmethod
     def _run_group(group: list[_Write], session: Session) -> list[Outcome]:
@@ -405,7 +376,9 @@ class Database:
 
     async def _commit_group(self, group: list[_Write]) -> None:
         try:
-            outcomes = await self._transaction(functools.partial(self._run_group, group))
+            outcomes = await self._transaction(
+                functools.partial(self._run_group, group), len(group)
+            )
         except SQLAlchemyError as exc:
             if len(group) == 1 and group[0].work is group[0].alone:
                 if not group[0].future.done():

@@ -7,12 +7,13 @@ import datetime as dt
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -134,7 +135,7 @@ async def test_a_group_that_fails_outside_the_database_tells_its_writers_and_the
 ) -> None:
     original = db._transaction
 
-    def broken(_fn: object) -> Any:
+    def broken(_fn: object, _writes: int = 1) -> Any:
         monkeypatch.setattr(db, "_transaction", original)  # only the first group fails
         raise RuntimeError("disk gone")
 
@@ -245,6 +246,30 @@ async def test_the_group_writer_waits_for_the_disk_as_every_connection_does(db: 
         return session.connection().exec_driver_sql("PRAGMA synchronous").scalar_one()
 
     assert await db.grouped(synchronous) == 2  # FULL: its commit returns once on disk
+
+
+@pytest.mark.sqlite_only
+async def test_while_the_disk_is_slow_to_flush_groups_wait_for_it_in_a_thread(
+    db: Database,
+) -> None:
+    """On a disk that takes milliseconds to flush, the event loop would serve nobody while
+    it waits: groups move to a thread, and come back when flushes are fast again."""
+    slow = True
+
+    def flush_slowly(_connection: object) -> None:
+        if slow:
+            time.sleep(0.01)
+
+    assert db.writer_engine is not None
+    event.listen(db.writer_engine, "commit", flush_slowly)
+    main = threading.current_thread().name
+    threads = [await db.grouped(where(n)) for n in range(6)]
+    assert threads[0] == main
+    assert threads[-1].startswith("lykta-writer")
+    slow = False
+    threads = [await db.grouped(where(n)) for n in range(6, 40)]
+    assert threads[-1] == main
+    assert await slugs(db) == sorted(f"w{n}" for n in range(40))
 
 
 @pytest.mark.sqlite_only
