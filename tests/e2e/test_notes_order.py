@@ -15,41 +15,59 @@ from tests.support.frames import frames_in
 NOTES = ("Första anteckningen", "Andra anteckningen", "Tredje anteckningen")
 
 
+Frame = dict[str, Any]
+
+
+def pass_through(ws: WebSocketRoute, note: Callable[[Frame], list[Frame]]) -> None:
+    """Connects the page's /ws/staff to the server; each note frame from the server goes
+    to the page as ``note`` turns it into frames (none: held back), the rest unchanged."""
+    server = ws.connect_to_server()
+
+    def to_page(message: str | bytes) -> None:
+        out: list[Frame] = []
+        for frame in frames_in(message):
+            out.extend(note(frame) if frame.get("type") == "note" else [frame])
+        if out:
+            ws.send(json.dumps(out))
+
+    ws.on_message(server.send)
+    server.on_message(to_page)
+
+
 def notes_last_first(count: int) -> Callable[[WebSocketRoute], None]:
     """Passes /ws/staff through, but holds the first ``count`` note frames and hands them
     to the page newest first."""
 
     def handle(ws: WebSocketRoute) -> None:
-        server = ws.connect_to_server()
-        held: list[dict[str, Any]] = []
+        held: list[Frame] = []
 
-        def to_page(message: str | bytes) -> None:
-            out: list[dict[str, Any]] = []
-            for frame in frames_in(message):
-                if frame.get("type") == "note" and len(held) < count:
-                    held.append(frame)
-                    if len(held) == count:
-                        out.extend(reversed(held))
-                else:
-                    out.append(frame)
-            if out:
-                ws.send(json.dumps(out))
+        def note(frame: Frame) -> list[Frame]:
+            if len(held) >= count:
+                return [frame]
+            held.append(frame)
+            return list(reversed(held)) if len(held) == count else []
 
-        ws.on_message(server.send)
-        server.on_message(to_page)
+        pass_through(ws, note)
 
     return handle
 
 
-def notes_on_a_new_chat(staff: Page, start_chat: Callable[..., Page], ui: UI) -> Page:
-    """A young person starts a chat; the worker opens it and writes ``NOTES`` one after
-    the other, each as soon as the one before shows. Returns the young person's page."""
+def notes_of_a_new_chat(staff: Page, start_chat: Callable[..., Page], ui: UI) -> Page:
+    """A young person starts a chat; the worker opens it and its notes. Returns the young
+    person's page."""
     before = ui.conversation_ids(staff)
     youth = start_chat()
     ui.send(youth, "Hej, kan någon svara?")
     ui.new_conversation(staff, before).click()
     expect(ui.message(staff, "Hej, kan någon svara?")).to_be_visible()
     staff.get_by_test_id("notes-toggle").click()
+    return youth
+
+
+def notes_on_a_new_chat(staff: Page, start_chat: Callable[..., Page], ui: UI) -> Page:
+    """``notes_of_a_new_chat``, and the worker writes ``NOTES`` one after the other, each
+    as soon as the one before shows. Returns the young person's page."""
+    youth = notes_of_a_new_chat(staff, start_chat, ui)
     for count, text in enumerate(NOTES, start=1):
         staff.get_by_test_id("note-input").fill(text)
         expect(staff.get_by_test_id("note-input")).to_have_value(text)
@@ -132,25 +150,18 @@ class HeldNotes:
 
     def __init__(self, hold: set[str]) -> None:
         self.hold = hold
-        self.held: list[dict[str, Any]] = []
+        self.held: list[Frame] = []
         self.page_side: WebSocketRoute | None = None
 
     def __call__(self, ws: WebSocketRoute) -> None:
-        server = ws.connect_to_server()
         self.page_side = ws
+        pass_through(ws, self._note)
 
-        def to_page(message: str | bytes) -> None:
-            out: list[dict[str, Any]] = []
-            for frame in frames_in(message):
-                if frame.get("type") == "note" and frame.get("body") in self.hold:
-                    self.held.append(frame)
-                else:
-                    out.append(frame)
-            if out:
-                ws.send(json.dumps(out))
-
-        ws.on_message(server.send)
-        server.on_message(to_page)
+    def _note(self, frame: Frame) -> list[Frame]:
+        if frame.get("body") not in self.hold:
+            return [frame]
+        self.held.append(frame)
+        return []
 
     def release(self, page: Page, text: str) -> None:
         """Once the server's frame of note ``text`` has come, hand it to the page."""
@@ -175,12 +186,7 @@ def test_a_stored_note_shows_above_the_ones_still_being_sent(
     first, second = NOTES[0], NOTES[1]
     held = HeldNotes({first, second})
     staff = worker(socket=held)
-    before = ui.conversation_ids(staff)
-    youth = start_chat()
-    ui.send(youth, "Hej, kan någon svara?")
-    ui.new_conversation(staff, before).click()
-    expect(ui.message(staff, "Hej, kan någon svara?")).to_be_visible()
-    staff.get_by_test_id("notes-toggle").click()
+    youth = notes_of_a_new_chat(staff, start_chat, ui)
     for text in (first, second):
         staff.get_by_test_id("note-input").fill(text)
         staff.get_by_test_id("note-add").click()
