@@ -80,8 +80,8 @@ loop's is the only one in the app)."""
 
 
 def _writer_thread() -> ThreadPoolExecutor:
-    """SQLite: where a group waits for another process's write lock (started by the first
-    such group)."""
+    """SQLite: where a group waits when it must not wait in the event loop (another
+    process's write lock, a disk slow to flush); started by the first such group."""
     return ThreadPoolExecutor(1, thread_name_prefix="lykta-writer")
 
 
