@@ -25,7 +25,6 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,9 +73,18 @@ after the works, before the last flush and the commit (one statement for what ma
 of the group added, say)."""
 
 
-READERS = 2
-"""SQLite: connections for ``Database.reading`` (one per thread that reads; the event
-loop's is the only one in the app)."""
+def _one_connection(url: str, pragmas: Callable[[Any, Any], None]) -> Engine:
+    """SQLite: a synchronous engine of one connection (the group writer's, or the reading
+    one), used in the event loop's thread and, now and then, in the writer thread."""
+    engine = create_engine(
+        make_url(url).set(drivername="sqlite+pysqlite"),
+        hide_parameters=True,
+        connect_args={"timeout": 10, "check_same_thread": False},
+        pool_size=1,
+        max_overflow=0,
+    )
+    event.listen(engine, "connect", pragmas)
+    return engine
 
 
 def _writer_thread() -> ThreadPoolExecutor:
@@ -160,31 +168,16 @@ class Database:
         self._writer: ThreadPoolExecutor | None = None
         self.reader_engine: Engine | None = None
         """SQLite: the synchronous engine of ``reading``."""
-        self._reader_local = threading.local()
-        self._reader_connections: list[Connection] = []
+        self._reader_connection: Connection | None = None
         self.flushes = sqlite.FlushClock()
         """SQLite: how long group commits take to reach the disk."""
         if self.is_sqlite:
             pragmas = sqlite.pragmas(settings.sqlite_synchronous)
             event.listen(self.engine.sync_engine, "connect", pragmas)
-            self.writer_engine = create_engine(
-                make_url(url).set(drivername="sqlite+pysqlite"),
-                hide_parameters=True,
-                connect_args={"timeout": 10, "check_same_thread": False},
-                pool_size=1,
-                max_overflow=0,
-            )
-            event.listen(self.writer_engine, "connect", pragmas)
+            self.writer_engine = _one_connection(url, pragmas)
             event.listen(self.writer_engine, "connect", sqlite.never_wait)
             self._writer = _writer_thread()
-            self.reader_engine = create_engine(
-                make_url(url).set(drivername="sqlite+pysqlite"),
-                hide_parameters=True,
-                connect_args={"timeout": 10, "check_same_thread": False},
-                pool_size=READERS,
-                max_overflow=0,
-            )
-            event.listen(self.reader_engine, "connect", pragmas)
+            self.reader_engine = _one_connection(url, pragmas)
         else:
             # Without the pool's ping on every checkout (three round trips: BEGIN, an empty
             # query, ROLLBACK), which would cost a group more than its own statements. A
@@ -220,15 +213,12 @@ class Database:
         return self._reader_run(fn)
 
     def _reader_run(self, fn: Callable[[Session], T]) -> T:
-        """SQLite: ``fn`` in a read transaction on the calling thread's own reading
-        connection, ended when it returns (a snapshot held open would keep the log from
-        being checkpointed)."""
-        connection: Connection | None = getattr(self._reader_local, "connection", None)
+        """SQLite: ``fn`` in a read transaction on the reading connection, ended when it
+        returns (a snapshot held open would keep the log from being checkpointed)."""
+        connection = self._reader_connection
         if connection is None:
             assert self.reader_engine is not None  # noqa: S101 - SQLite has it
-            connection = self.reader_engine.connect()
-            self._reader_local.connection = connection
-            self._reader_connections.append(connection)
+            connection = self._reader_connection = self.reader_engine.connect()
         with Session(bind=connection) as session:
             return fn(session)
 
@@ -441,9 +431,8 @@ class Database:
             self._writer_connection = None
         if self.writer_engine is not None:
             self.writer_engine.dispose()
-        self._reader_local = threading.local()
-        for connection in self._reader_connections:
-            connection.close()
-        self._reader_connections.clear()
+        if self._reader_connection is not None:
+            self._reader_connection.close()
+            self._reader_connection = None
         if self.reader_engine is not None:
             self.reader_engine.dispose()
