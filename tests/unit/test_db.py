@@ -307,7 +307,8 @@ async def test_a_group_waits_for_another_process_writing_without_stopping_the_ap
         other.close()
     assert await slugs(db) == ["w1"]
     assert await pragma(db, "table_list('other_process')") is not None  # its commit stood
-    await db.grouped(where(2))  # and the next group runs in the event loop again
+    # And the next group runs in the event loop again.
+    assert await db.grouped(where(2)) == threading.current_thread().name
     assert await slugs(db) == ["w1", "w2"]
 
 
