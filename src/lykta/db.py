@@ -193,6 +193,8 @@ class Database:
         connects it anew when it is next used."""
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._waiting: list[_Write] = []
+        self.checkpoint_owed = False
+        """SQLite: a checkpoint could not empty the write-ahead log (see ``checkpoint``)."""
         self._committer: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
@@ -404,12 +406,40 @@ class Database:
         if not future.done():
             future.set_result(result)
 
-    async def checkpoint(self) -> None:
+    async def checkpoint(self) -> bool:
         """On SQLite, move the write-ahead log into the file and empty it, so that pages
-        overwritten by a deletion do not linger in the log."""
-        if self.is_sqlite:
-            async with self.engine.connect() as connection:
-                await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        overwritten by a deletion do not linger in the log; whether it was emptied.
+
+        Emptying it waits for every reader of an older snapshot to finish, and no writer
+        gets in meanwhile: with the connections' usual ten seconds of patience, one read
+        held open (or one waiting for a write) stopped every send for ten seconds. Each
+        attempt waits ``sqlite.CHECKPOINT_WAIT_MS`` at most, and writers go on between
+        attempts. If the log could not be emptied, ``checkpoint_owed`` says so, and the
+        purge job tries again on its next run (``lykta.retention.purge``)."""
+        if not self.is_sqlite:
+            return True
+        for attempt in range(1, sqlite.CHECKPOINT_ATTEMPTS + 1):
+            if await self._checkpoint_once():
+                self.checkpoint_owed = False
+                return True
+            if attempt < sqlite.CHECKPOINT_ATTEMPTS:
+                await asyncio.sleep(sqlite.CHECKPOINT_PAUSE_S * attempt)
+        log.info("readers kept the write-ahead log from being emptied; trying again later")
+        self.checkpoint_owed = True
+        return False
+
+    async def _checkpoint_once(self) -> bool:
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql(f"PRAGMA busy_timeout={sqlite.CHECKPOINT_WAIT_MS}")
+            try:
+                row = (await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+            except OperationalError as exc:
+                if not sqlite.busy(exc):
+                    raise
+                return False  # another connection is checkpointing right now
+            finally:
+                await connection.exec_driver_sql(f"PRAGMA busy_timeout={sqlite.BUSY_WAIT_MS}")
+        return not row[0]  # (busy, frames in the log, frames checkpointed)
 
     async def dispose(self) -> None:
         if self._committer is not None and not self._committer.done():

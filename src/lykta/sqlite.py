@@ -18,8 +18,18 @@ log = logging.getLogger("lykta.db")
 T = TypeVar("T")
 
 BUSY_WAIT_MS = 10_000
-"""How long a group that found the database locked by another process waits for it (in
-a thread) before it fails."""
+"""How long a connection waits for another's lock before it fails (a group that found the
+database locked by another process waits this long in a thread)."""
+
+CHECKPOINT_WAIT_MS = 200
+"""How long one attempt to empty the write-ahead log (``Database.checkpoint``) waits for
+readers of older snapshots. Writers wait while it does, so it is kept short; the attempt
+is repeated a few times, with writers let through in between."""
+
+CHECKPOINT_ATTEMPTS = 5
+
+CHECKPOINT_PAUSE_S = 0.5
+"""Between two attempts (times the attempt's number): readers finish, writers write."""
 
 SLOW_FLUSH_S = 0.002
 """Group commits whose commit (nearly all of it the flush to disk) takes longer than this
@@ -44,7 +54,7 @@ def pragmas(synchronous: str) -> Callable[[Any, Any], None]:
         cursor.execute("PRAGMA foreign_keys=ON")
         # Deleted content is overwritten with zeros, not left in free pages of the file.
         cursor.execute("PRAGMA secure_delete=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
         cursor.close()
 
     return on_connect

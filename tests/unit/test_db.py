@@ -312,6 +312,38 @@ async def test_a_group_waits_for_another_process_writing_without_stopping_the_ap
     assert await slugs(db) == ["w1", "w2"]
 
 
+@pytest.mark.sqlite_only
+async def test_emptying_the_log_never_holds_sends_up_for_long_while_a_reader_holds_it(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A redaction and the purge empty the write-ahead log (deleted text must not linger
+    there). That waits for readers of older snapshots, and no write gets in meanwhile: a
+    read held open must not stop every young person's sends (it did for ten seconds)."""
+    monkeypatch.setattr(sqlite, "CHECKPOINT_PAUSE_S", 0.05)
+    path = tmp_path / "data" / "lykta.db"
+    await db.grouped(where(1))
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM teams").fetchall()  # its snapshot: w1
+    await db.grouped(where(2))  # in the log, newer than the reader's snapshot
+    try:
+        checkpointing = asyncio.create_task(db.checkpoint())
+        await asyncio.sleep(0.05)  # its first attempt is waiting for the reader
+        # A send is stored while the reader still holds its snapshot (5 s: half the
+        # connections' patience, which the checkpoint used to wait out in full).
+        await asyncio.wait_for(db.grouped(where(3)), 5)
+        assert await checkpointing is False
+        assert db.checkpoint_owed
+    finally:
+        reader.close()
+    assert await db.checkpoint() is True
+    assert not db.checkpoint_owed
+    assert path.with_name("lykta.db-wal").stat().st_size == 0
+    assert await slugs(db) == ["w1", "w2", "w3"]
+    # The connection it used waits as long as every other one again.
+    assert await pragma(db, "busy_timeout") == sqlite.BUSY_WAIT_MS
+
+
 async def test_a_group_whose_connection_died_is_written_on_a_new_one(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:

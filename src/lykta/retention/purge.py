@@ -270,9 +270,12 @@ async def purge(rt: Runtime, now: dt.datetime | None = None) -> PurgeReport:
             report.orphan_keys = await _sweep_orphan_keys(rt, now)
         except LeaseLost:
             log.warning("the purge lease passed to another node; stopping here")
-        if report.conversations or report.orphan_keys:
-            await rt.keys.db.checkpoint()
-            await rt.db.checkpoint()
+        deleted = bool(report.conversations or report.orphan_keys)
+        # Also when an earlier checkpoint (here, or after a redaction) could not empty the
+        # log while readers held it: what was deleted then is still in it.
+        for db in (rt.keys.db, rt.db):
+            if deleted or db.checkpoint_owed:
+                await db.checkpoint()
     finally:
         await lease.release(rt.db, LEASE, holder)
     if report.conversations or report.orphan_keys:

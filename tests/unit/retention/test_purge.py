@@ -248,6 +248,33 @@ async def test_a_copy_of_the_database_from_before_no_longer_opens(
         assert b"hemlis 4711" not in leftover.read_bytes()
 
 
+@pytest.mark.sqlite_only  # the write-ahead log is SQLite's
+async def test_a_log_readers_kept_from_being_emptied_is_emptied_by_the_next_run(
+    rt: Runtime, demo: Team, seeded: Seed, settings: Settings
+) -> None:
+    """A redaction's checkpoint gives up while readers hold the log (rather than stop
+    every send); the redacted text is still in the log then, so the purge job's next run
+    empties it even when it deletes nothing itself."""
+    conversation = await closed_conversation(rt, demo, seeded.workers["Bo"], text="hemlis 4711")
+    async with rt.db.read() as session:
+        sealed = (
+            await session.execute(
+                select(Message.body_ct).where(
+                    Message.conversation_id == conversation.id, Message.seq == 1
+                )
+            )
+        ).scalar_one()
+    assert sealed is not None
+    wal = settings.data_dir / "lykta.db-wal"
+    assert sealed in wal.read_bytes()
+    rt.db.checkpoint_owed = True  # what ``Database.checkpoint`` leaves when it gives up
+    report = await purge.purge(rt, utcnow())
+    assert report.ran
+    assert report.conversations == 0
+    assert not rt.db.checkpoint_owed
+    assert sealed not in wal.read_bytes()  # the log was emptied (the lease's release is new)
+
+
 async def test_one_node_at_a_time(rt: Runtime, demo: Team, seeded: Seed) -> None:
     conversation = await closed_conversation(rt, demo, seeded.workers["Bo"])
     assert await lease.acquire(rt.db, purge.LEASE, "node-2", 60)
