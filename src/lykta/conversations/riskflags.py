@@ -3,10 +3,17 @@
 The combined list is kept per team for a minute (so an admin's change reaches every node
 within a minute) and must be loaded with ``prepare`` before ``match``, which is called
 inside the message's transaction and never waits.
+
+Once a team's list is a minute old, the next send starts reading it again and goes on
+with the old one meanwhile, as do all sends until the new one is in: one read per team
+and minute, however many sends arrive at that moment (every one of them read it before,
+each on its own, until the first read was done). Only the first send of a team on this
+node, and the first after an admin's change here (``forget``), waits for the read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -19,21 +26,42 @@ from lykta.teams.models import RiskWord
 TTL = 60.0
 log = logging.getLogger(__name__)
 
+_TEAM_WORDS = select(RiskWord.category, RiskWord.pattern)
+
 
 class RiskWords:
     def __init__(self) -> None:
         self._teams: dict[int, tuple[float, WordList]] = {}
+        self._loading: dict[int, asyncio.Future[None]] = {}
+        """Reads under way, by team: one at a time, shared by every send that needs it."""
 
     async def prepare(self, db: Database, team_id: int) -> None:
-        cached = self._teams.get(team_id)
-        if cached is not None and time.monotonic() - cached[0] < TTL:
-            return
+        while True:
+            cached = self._teams.get(team_id)
+            if cached is not None and time.monotonic() - cached[0] < TTL:
+                return
+            loading = self._loading.get(team_id)
+            if loading is None:
+                loading = self._loading[team_id] = asyncio.ensure_future(self._load(db, team_id))
+                loading.add_done_callback(lambda done: self._loaded(team_id, done))
+            if cached is not None:
+                return  # the old list serves until the new one is in
+            # Nothing to match against yet: wait (shielded: one send's caller going away
+            # must not cancel the read the others wait for), and look again (``forget``
+            # may have come meanwhile).
+            await asyncio.shield(loading)
+
+    def _loaded(self, team_id: int, done: asyncio.Future[None]) -> None:
+        if self._loading.get(team_id) is done:
+            del self._loading[team_id]
+        if not done.cancelled() and (error := done.exception()) is not None:
+            # Waited for by nobody when a list was at hand: the old one serves on, and the
+            # next send tries again.
+            log.warning("could not read team %d's risk words: %s", team_id, error)
+
+    async def _load(self, db: Database, team_id: int) -> None:
         async with db.read() as session:
-            rows = (
-                await session.execute(
-                    select(RiskWord.category, RiskWord.pattern).where(RiskWord.team_id == team_id)
-                )
-            ).all()
+            rows = (await session.execute(_TEAM_WORDS.where(RiskWord.team_id == team_id))).all()
         words = load_builtin()  # a fresh copy of the shipped lists
         for category, pattern in rows:
             try:
@@ -41,10 +69,15 @@ class RiskWords:
             except ValueError:
                 # Checked when saved; a row broken since must not switch off the rest.
                 log.warning("team %d has an unusable risk word; ignoring it", team_id)
-        self._teams[team_id] = (time.monotonic(), words)
+        if self._loading.get(team_id) is asyncio.current_task():
+            self._teams[team_id] = (time.monotonic(), words)
+        # (Otherwise ``forget`` came while it read: what it read may be from before the
+        # change, and the read that ``forget`` leads to stores the list instead.)
 
     def forget(self, team_id: int) -> None:
+        """The team's words changed (on this node): the next send reads them again."""
         self._teams.pop(team_id, None)
+        self._loading.pop(team_id, None)
 
     def match(self, team_id: int, text: str) -> set[str]:
         """The risk categories ``text`` hits for this team (``prepare`` first)."""
