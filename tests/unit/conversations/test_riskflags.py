@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lykta.conversations import riskflags
 from lykta.conversations.riskflags import RiskWords
 from lykta.db import Database
-from lykta.migrate import upgrade
+from lykta.runtime import Runtime
 from lykta.teams.models import RiskWord, Team
-from tests.support.server import settings_for
 
 WORD = "blåbärsmysterium"  # in no shipped list
 
@@ -58,22 +56,13 @@ class Clock:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(settings_for(tmp_path / "data"))
-    await upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
+def db(rt: Runtime) -> Database:
+    return rt.db
 
 
 @pytest.fixture
-async def team(db: Database) -> int:
-    async with db.write() as session:
-        row = Team(slug="falt", name="Fältgruppen")
-        session.add(row)
-        await session.flush()
-        return row.id
+def team(demo: Team) -> int:
+    return demo.id
 
 
 @pytest.fixture
