@@ -10,15 +10,11 @@ pings, is not disturbed. The timeouts are shortened here through the settings.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import os
-import struct
 import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -28,7 +24,7 @@ from lykta.realtime.session import CLOSE_TIMEOUT
 from lykta.runtime import Runtime
 from tests.integration.staff_helpers import db_query
 from tests.support.client import Peer
-from tests.support.frames import frames_in
+from tests.support.rawsocket import RawSocket
 from tests.support.server import Seed, ServerThread, login_token, settings_for
 
 HELLO = 0.5
@@ -185,69 +181,6 @@ async def test_any_frame_keeps_a_socket_open_and_silence_closes_it(
 
 
 # ----- a peer that never answers pings, over a raw TCP connection ---------------------------
-
-
-class RawSocket:
-    """A WebSocket client written by hand, so that nothing answers the server's pings."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.opcodes: list[int] = []
-        self.close_code: int | None = None
-        self.unread: list[dict[str, Any]] = []
-
-    @classmethod
-    async def connect(cls, port: int, path: str = "/ws/chat") -> RawSocket:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        head = await reader.readuntil(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 101 "), head
-        return cls(reader, writer)
-
-    async def send_json(self, data: dict[str, Any]) -> None:
-        payload = orjson.dumps(data)
-        assert len(payload) < 126
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.writer.write(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
-        await self.writer.drain()
-
-    async def read_frame(self) -> tuple[int, bytes]:
-        head = await self.reader.readexactly(2)
-        opcode, length = head[0] & 0x0F, head[1] & 0x7F
-        if length == 126:
-            length = struct.unpack("!H", await self.reader.readexactly(2))[0]
-        elif length == 127:
-            length = struct.unpack("!Q", await self.reader.readexactly(8))[0]
-        payload = await self.reader.readexactly(length)
-        self.opcodes.append(opcode)
-        if opcode == 0x8 and len(payload) >= 2:
-            self.close_code = struct.unpack("!H", payload[:2])[0]
-        return opcode, payload
-
-    async def read_text(self) -> dict[str, Any]:
-        """The next frame (a text frame may hold several)."""
-        while not self.unread:
-            opcode, payload = await self.read_frame()
-            if opcode == 0x1:
-                self.unread.extend(frames_in(payload))
-        return self.unread.pop(0)
-
-    async def read_until_dropped(self) -> None:
-        """Read (and never answer) until the server drops the connection."""
-        try:
-            while True:
-                await self.read_frame()
-        except (asyncio.IncompleteReadError, ConnectionResetError):
-            return
 
 
 def runtime_of(server: ServerThread) -> Runtime:

@@ -1,9 +1,11 @@
 """This node's sockets, what each is subscribed to, and a bounded send queue per socket.
 
 Only a socket's own writer task writes to it, so replies and broadcast frames keep their
-order. A socket whose queue is full is closed (1013) rather than waited for: one slow
-phone on a train never holds up anybody else. It catches up from the database when it
-reconnects.
+order. A socket that has stopped taking what is sent to it (its connection's buffer is
+full: the server's write waits) while its queue fills up is closed (1013) rather than
+waited for: one slow phone on a train never holds up anybody else. It catches up from
+the database when it reconnects. Frames arriving together (a group commit's, a catch-up's)
+may outnumber the queue for a moment: a socket that takes them is not closed for that.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Connection:
     __slots__ = (
         "_closer",
         "_closing",
+        "_in_send",
         "_pending",
         "_writer",
         "channels",
@@ -54,6 +57,10 @@ class Connection:
         self._pending: collections.deque[bytes] = collections.deque()
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        self._in_send = False
+        """The writer is inside a write to the socket. Seen from outside the writer only
+        while that write waits: the connection's buffer is full (the peer reads slower
+        than it is sent to, or not at all)."""
         self._closer: asyncio.Task[None] | None = None
         self.on_control: Callable[[bytes], None] | None = None
         """Receives payloads of ``ctl:`` channels, which are never sent to the socket."""
@@ -75,10 +82,11 @@ class Connection:
         return self._writer is not None
 
     def send(self, payload: bytes) -> None:
-        """Queue a frame without waiting. A full queue disconnects this socket."""
+        """Queue a frame without waiting. A full queue disconnects this socket if the
+        socket is not taking frames (its write is waiting)."""
         if self._closing:
             return
-        if len(self._pending) >= self.queue_size:
+        if self._in_send and len(self._pending) >= self.queue_size:
             log.info("closing a socket that fell %d frames behind", self.queue_size)
             self.close(CLOSE_TRY_AGAIN)
             return
@@ -125,12 +133,16 @@ class Connection:
         """Send what is pending, in order, then end (``send`` starts the next one)."""
         try:
             while self._pending:
-                await self.websocket.send_text(self._next_text())
+                text = self._next_text()
+                self._in_send = True
+                await self.websocket.send_text(text)
+                self._in_send = False
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             log.debug("socket write failed: %s", type(exc).__name__)
             self._closing = True
             self._pending.clear()
         finally:
+            self._in_send = False
             self._writer = None
 
     async def drain_and_stop(self) -> None:

@@ -94,6 +94,24 @@ async def test_the_queue_holds_exactly_its_size_before_closing(hub: Hub, connect
     await eventually(lambda: slow_ws.closed_with == CLOSE_TRY_AGAIN)
 
 
+async def test_a_burst_over_the_queue_size_reaches_a_socket_that_takes_it(
+    hub: Hub, connect: Connect
+) -> None:
+    """A group commit's frames arrive in one turn of the event loop, before the writer
+    has written anything: only a socket whose write waits (it stopped reading) falls
+    behind."""
+    connection, websocket = connect()
+    await hub.subscribe(connection, "conv:x")
+    burst = 3 * QUEUE
+    for n in range(burst):
+        hub.dispatch("conv:x", frame(n))
+    assert connection.pending == burst
+    await eventually(lambda: len(websocket.frames) == burst)
+    assert [f["seq"] for f in websocket.frames] == list(range(burst))
+    assert not connection.closing
+    assert websocket.closed_with is None
+
+
 async def test_an_idle_socket_has_no_writer_task_and_frames_still_go_out_in_order(
     hub: Hub, connect: Connect
 ) -> None:
