@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     """Multiplies every socket and client limit (rates and bursts); 1 in production."""
 
     send_queue_size: int = Field(default=256, ge=8, le=100_000)
-    """Frames buffered per socket; a socket that falls further behind is disconnected."""
+    """Frames held per socket while it is not reading (its connection's buffer is full); a
+    socket that falls further behind is disconnected (1013)."""
 
     ws_ping_interval: float = Field(default=20.0, gt=0, le=3600)
     """Seconds between the server's WebSocket pings (browsers answer them by themselves)."""
