@@ -224,10 +224,18 @@ async def run_purge(settings: Settings) -> list[str]:
         await rt.db.dispose()
     if not report.ran:
         return ["another node is running the purge right now; nothing done"]
-    return [
+    lines = [
         f"purged {report.conversations} conversations"
         f" ({report.orphan_keys} unused data keys destroyed)"
     ]
+    if not report.log_emptied:
+        # The server's own purge job retries on its next run; this process does not.
+        lines.append(
+            "the database's write-ahead log could not be emptied while the server was"
+            " reading from it, so what was deleted may still be in it: run `lykta purge`"
+            " again in a moment"
+        )
+    return lines
 
 
 async def rotate_keys(settings: Settings) -> list[str]:

@@ -61,6 +61,9 @@ class PurgeReport:
     """False when another node held the lease."""
     conversations: int = 0
     orphan_keys: int = 0
+    log_emptied: bool = True
+    """False when readers kept SQLite's write-ahead log, which may still hold what was
+    deleted, from being emptied (``Database.checkpoint``)."""
 
 
 def _due(team: Team, now: dt.datetime) -> Any:
@@ -274,8 +277,8 @@ async def purge(rt: Runtime, now: dt.datetime | None = None) -> PurgeReport:
         # Also when an earlier checkpoint (here, or after a redaction) could not empty the
         # log while readers held it: what was deleted then is still in it.
         for db in (rt.keys.db, rt.db):
-            if deleted or db.checkpoint_owed:
-                await db.checkpoint()
+            if (deleted or db.checkpoint_owed) and not await db.checkpoint():
+                report.log_emptied = False
     finally:
         await lease.release(rt.db, LEASE, holder)
     if report.conversations or report.orphan_keys:

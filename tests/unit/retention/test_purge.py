@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
+from lykta import sqlite
 from lykta.audit import service as audit_service
 from lykta.audit.models import AuditEntry
 from lykta.audit.service import Action
+from lykta.commands import run_purge
 from lykta.config import Settings
 from lykta.conversations import content, service
 from lykta.conversations.models import Conversation, Kind, Message, Note, Sender
@@ -273,6 +276,41 @@ async def test_a_log_readers_kept_from_being_emptied_is_emptied_by_the_next_run(
     assert report.conversations == 0
     assert not rt.db.checkpoint_owed
     assert sealed not in wal.read_bytes()  # the log was emptied (the lease's release is new)
+
+
+@pytest.mark.sqlite_only  # the write-ahead log is SQLite's
+async def test_a_purge_says_when_readers_kept_the_log_from_being_emptied(
+    rt: Runtime,
+    demo: Team,
+    seeded: Seed,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``lykta purge`` (a process of its own: no next run of the server's job) tells the
+    operator to run it again."""
+    monkeypatch.setattr(sqlite, "CHECKPOINT_PAUSE_S", 0.01)
+    await closed_conversation(rt, demo, seeded.workers["Bo"])
+    reader = sqlite3.connect(settings.data_dir / "lykta.db", isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM conversations").fetchall()
+        report = await purge.purge(rt, utcnow() + 31 * DAY)
+        assert report.conversations == 1
+        assert not report.log_emptied
+        assert rt.db.checkpoint_owed
+    finally:
+        reader.close()
+    report = await purge.purge(rt, utcnow() + 31 * DAY)  # nothing to delete; the log is owed
+    assert report.log_emptied
+    assert not rt.db.checkpoint_owed
+
+    async def held_back(_rt: Runtime) -> purge.PurgeReport:
+        return purge.PurgeReport(conversations=1, log_emptied=False)
+
+    monkeypatch.setattr(purge, "purge", held_back)
+    lines = await run_purge(settings)
+    assert lines[0] == "purged 1 conversations (0 unused data keys destroyed)"
+    assert "run `lykta purge` again" in lines[1]
 
 
 async def test_one_node_at_a_time(rt: Runtime, demo: Team, seeded: Seed) -> None:
