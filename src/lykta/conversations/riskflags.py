@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from lykta.db import Database
 from lykta.risk import WordList, load_builtin
+from lykta.shared_reads import SharedReads
 from lykta.teams.models import RiskWord
 
 TTL = 60.0
@@ -32,32 +33,25 @@ _TEAM_WORDS = select(RiskWord.category, RiskWord.pattern)
 class RiskWords:
     def __init__(self) -> None:
         self._teams: dict[int, tuple[float, WordList]] = {}
-        self._loading: dict[int, asyncio.Future[None]] = {}
-        """Reads under way, by team: one at a time, shared by every send that needs it."""
+        self._reads: SharedReads[int, None] = SharedReads(self._failed)
 
     async def prepare(self, db: Database, team_id: int) -> None:
         while True:
             cached = self._teams.get(team_id)
             if cached is not None and time.monotonic() - cached[0] < TTL:
                 return
-            loading = self._loading.get(team_id)
-            if loading is None:
-                loading = self._loading[team_id] = asyncio.ensure_future(self._load(db, team_id))
-                loading.add_done_callback(lambda done: self._loaded(team_id, done))
             if cached is not None:
+                self._reads.start(team_id, lambda: self._load(db, team_id))
                 return  # the old list serves until the new one is in
-            # Nothing to match against yet: wait (shielded: one send's caller going away
-            # must not cancel the read the others wait for), and look again (``forget``
-            # may have come meanwhile).
-            await asyncio.shield(loading)
+            # Nothing to match against yet: wait, and look again (``forget`` may have
+            # come meanwhile).
+            await self._reads.wait(team_id, lambda: self._load(db, team_id))
 
-    def _loaded(self, team_id: int, done: asyncio.Future[None]) -> None:
-        if self._loading.get(team_id) is done:
-            del self._loading[team_id]
-        if not done.cancelled() and (error := done.exception()) is not None:
-            # Waited for by nobody when a list was at hand: the old one serves on, and the
-            # next send tries again.
-            log.warning("could not read team %d's risk words: %s", team_id, error)
+    @staticmethod
+    def _failed(team_id: int, error: BaseException) -> None:
+        # Waited for by nobody when a list was at hand: the old one serves on, and the
+        # next send tries again.
+        log.warning("could not read team %d's risk words: %s", team_id, error)
 
     async def _load(self, db: Database, team_id: int) -> None:
         async with db.read() as session:
@@ -69,7 +63,7 @@ class RiskWords:
             except ValueError:
                 # Checked when saved; a row broken since must not switch off the rest.
                 log.warning("team %d has an unusable risk word; ignoring it", team_id)
-        if self._loading.get(team_id) is asyncio.current_task():
+        if self._reads.under_way(team_id) is asyncio.current_task():
             self._teams[team_id] = (time.monotonic(), words)
         # (Otherwise ``forget`` came while it read: what it read may be from before the
         # change, and the read that ``forget`` leads to stores the list instead.)
@@ -77,7 +71,7 @@ class RiskWords:
     def forget(self, team_id: int) -> None:
         """The team's words changed (on this node): the next send reads them again."""
         self._teams.pop(team_id, None)
-        self._loading.pop(team_id, None)
+        self._reads.forget(team_id)
 
     def match(self, team_id: int, text: str) -> set[str]:
         """The risk categories ``text`` hits for this team (``prepare`` first)."""

@@ -11,7 +11,6 @@ created on any node is found at once.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from lykta.db import Database, utcnow
+from lykta.shared_reads import SharedReads
 from lykta.teams import hours
 from lykta.teams.models import Team
 from lykta.teams.opening import Schedule, Status, schedule_of, workers_on_duty
@@ -63,7 +63,7 @@ class TeamDirectory:
         self.clock = clock
         self._teams: dict[str, tuple[TeamRef, float]] = {}
         self._opening: dict[int, tuple[_Opening, float]] = {}
-        self._loading: dict[tuple[str, object], asyncio.Future[Any]] = {}
+        self._reads: SharedReads[tuple[str, object], Any] = SharedReads()
         self._generation = 0
         """Raised by ``forget``: a read that began before it does not store what it read."""
         self.reads = 0
@@ -77,7 +77,7 @@ class TeamDirectory:
         self._opening.pop(team_id, None)
         for slug in [s for s, (ref, _) in self._teams.items() if ref.id == team_id]:
             del self._teams[slug]
-        self._loading.clear()
+        self._reads.forget()
 
     async def by_slug(self, slug: str) -> TeamRef | None:
         return await self._get(self._teams, "team", slug, self._read_team)
@@ -139,13 +139,7 @@ class TeamDirectory:
         held = cache.get(key)
         if held is not None and held[1] > self.clock():
             return held[0]
-        loading = self._loading.get((kind, key))
-        if loading is None:
-            loading = asyncio.ensure_future(self._load(cache, key, read))
-            self._loading[(kind, key)] = loading
-            loading.add_done_callback(lambda done: self._done(kind, key, done))
-        # Shielded: one waiter giving up does not cancel the read the others wait for.
-        result: V | None = await asyncio.shield(loading)
+        result: V | None = await self._reads.wait((kind, key), lambda: self._load(cache, key, read))
         return result
 
     async def _load(
@@ -160,9 +154,3 @@ class TeamDirectory:
         if value is not None and generation == self._generation:
             cache[key] = (value, self.clock() + self.fresh_seconds)
         return value
-
-    def _done(self, kind: str, key: object, done: asyncio.Future[Any]) -> None:
-        if self._loading.get((kind, key)) is done:  # not a newer read of the same key
-            del self._loading[(kind, key)]
-        if not done.cancelled():
-            done.exception()  # retrieved here too, in case every waiter gave up
